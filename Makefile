@@ -1,0 +1,64 @@
+# Aduan — the two commands: `make run` and `make test`. Everything else is what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+RASA_VENV := .venv-rasa
+PY        := $(VENV)/bin/python
+RASA      := $(RASA_VENV)/bin/rasa
+STAMP_APP := $(VENV)/.installed
+STAMP_RASA:= $(RASA_VENV)/.installed
+
+.PHONY: help setup train db run test test-fast lint nlu-eval bench clean
+
+help:
+	@echo "make run    - set up, train if needed, migrate, start Rasa + actions + gateway"
+	@echo "make test   - set up, then the whole test suite"
+	@echo "make lint   - ruff"
+	@echo "make nlu-eval - held-out + cross-validation report (reports/nlu.md)"
+
+setup: $(STAMP_APP) $(STAMP_RASA)
+
+# The app env: Python 3.11, the project, pinned by requirements/app.lock.
+$(STAMP_APP): requirements/app.lock pyproject.toml
+	@echo ">> creating $(VENV) (Python 3.11)"
+	@test -x $(PY) || $$(scripts/find-python.sh 3.11) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -r requirements/app.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+# The Rasa env: Python 3.10, rasa 3.6.21, pinned by requirements/rasa.lock.
+$(STAMP_RASA): requirements/rasa.lock
+	@echo ">> creating $(RASA_VENV) (Python 3.10, rasa 3.6.21)"
+	@test -x $(RASA_VENV)/bin/python || $$(scripts/find-python.sh 3.10) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install -q --upgrade "pip<24.1" "setuptools<71" wheel
+	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.lock
+	@touch $@
+
+# Rasa skips training when the newest model in models/ matches data and config (fingerprint).
+train: setup
+	$(RASA) train --fixed-model-name aduan --out models
+
+db: $(STAMP_APP)
+	$(VENV)/bin/aduan db upgrade
+
+run: setup train db
+	@echo ">> starting Rasa server, action server and gateway (Ctrl-C stops all three)"
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+test: setup
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+test-fast: $(STAMP_APP)
+	$(PY) -m pytest -ra -m "not integration and not browser" $(PYTEST_ARGS)
+
+lint: $(STAMP_APP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+nlu-eval: setup
+	$(VENV)/bin/aduan nlu eval
+
+clean:
+	rm -rf models var .pytest_cache

@@ -1,0 +1,276 @@
+"""Complaint intake: start the form, validate each answer, confirm, file the ticket, cancel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    FORM_SLOTS,
+    PRIVACY_LABELS,
+    category_label,
+    complaint_ranking,
+    is_fallback,
+    latest_free_text,
+    latest_intent,
+    sender,
+    taxonomy,
+    ticket_service,
+)
+from bot.domain.categories import FALLBACK_ID, INTENT_PREFIX
+from bot.masking import mask_text
+from bot.tickets import NewTicket
+
+logger = logging.getLogger(__name__)
+
+CONFIRM_BELOW = 0.6
+"""Below this confidence the citizen picks the category from the top guesses (never a silent guess)."""
+MAX_OPTIONS = 3
+MIN_COMPLAINT_CHARS = 8
+MIN_LOCATION_CHARS = 4
+SHARED_LOCATION = "(titik lokasi dibagikan)"
+EDITABLE_FIELDS = {"complaint_text", "category", "location", "photo", "privacy"}
+
+
+def classify(tracker: Tracker) -> dict[str, Any]:
+    """Category slots from the latest message: set when confident, else options to choose from."""
+    ranking = complaint_ranking(tracker)
+    intent, confidence = latest_intent(tracker)
+    options = [cid for cid, _ in ranking[:MAX_OPTIONS]]
+    clicked = (tracker.latest_message.get("text") or "").startswith("/")
+    if intent.startswith(INTENT_PREFIX) and (clicked or confidence >= CONFIRM_BELOW):
+        category = intent.removeprefix(INTENT_PREFIX)
+        return {"category": category, "category_confidence": confidence, "category_options": options}
+    return {"category": None, "category_confidence": confidence, "category_options": options}
+
+
+def location_from_entities(tracker: Tracker) -> str | None:
+    """A location when the message names an RT/RW or a kelurahan/kecamatan of the city."""
+    parts: list[str] = []
+    for entity, prefix in (("rt_rw", ""), ("kelurahan", "Kel. "), ("kecamatan", "Kec. ")):
+        values = list(tracker.get_latest_entity_values(entity))
+        if values:
+            parts.append(prefix + values[0])
+    return ", ".join(parts) if parts else None
+
+
+class ActionStartComplaint(Action):
+    """Fresh form state, pre-filled with whatever the first message already says."""
+
+    def name(self) -> str:
+        return "action_start_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        values: dict[str, Any] = dict.fromkeys(FORM_SLOTS)
+        intent, _ = latest_intent(tracker)
+        if intent.startswith(INTENT_PREFIX):
+            values["complaint_text"] = latest_free_text(tracker)
+            values.update(classify(tracker))
+            values["location"] = location_from_entities(tracker)
+        elif intent == "give_location":
+            values["location"] = latest_free_text(tracker)
+        return [SlotSet(slot, value) for slot, value in values.items()]
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    def validate_complaint_text(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if len(text) < MIN_COMPLAINT_CHARS or len(text.split()) < 2:
+            dispatcher.utter_message(response="utter_complaint_too_short")
+            return {"complaint_text": None}
+        result: dict[str, Any] = {"complaint_text": text}
+        if tracker.get_slot("requested_slot") == "complaint_text" or not tracker.get_slot("category"):
+            result.update(classify(tracker))
+            if not tracker.get_slot("location"):
+                result["location"] = location_from_entities(tracker)
+        return result
+
+    async def extract_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Typed answers to the category question ('bansos', 'lainnya', '2')."""
+        if tracker.get_slot("requested_slot") != "category":
+            return {}
+        if next(tracker.get_latest_entity_values("category"), None):
+            return {}  # a button click: the from_entity mapping already has it
+        text = (tracker.latest_message.get("text") or "").strip().lower()
+        options = list(tracker.get_slot("category_options") or []) + [FALLBACK_ID]
+        if text.isdigit() and 1 <= int(text) <= len(options):
+            return {"category": options[int(text) - 1]}
+        for cid, category in taxonomy().categories.items():
+            if text in (cid, cid.replace("_", " "), category.label.lower()):
+                return {"category": cid}
+        if text in ("lainnya", "lain", "lain-lain", "tidak tahu", "gak tau", "nggak tahu"):
+            return {"category": FALLBACK_ID}
+        intent, confidence = latest_intent(tracker)
+        if intent.startswith(INTENT_PREFIX) and confidence >= CONFIRM_BELOW:
+            return {"category": intent.removeprefix(INTENT_PREFIX)}
+        return {}
+
+    def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value == FALLBACK_ID or value in taxonomy().categories:
+            return {"category": value}
+        dispatcher.utter_message(response="utter_category_unclear")
+        return {"category": None}
+
+    def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        latitude, longitude = tracker.get_slot("latitude"), tracker.get_slot("longitude")
+        if value == SHARED_LOCATION:
+            if latitude is None or longitude is None:
+                dispatcher.utter_message(response="utter_location_too_short")
+                return {"location": None}
+            return {"location": f"Titik lokasi {float(latitude):.5f}, {float(longitude):.5f}"}
+        text = str(value or "").strip()
+        if len(text) < MIN_LOCATION_CHARS:
+            dispatcher.utter_message(response="utter_location_too_short")
+            return {"location": None}
+        return {"location": text}
+
+    def validate_photo(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        refs = list(tracker.get_slot("photo_refs") or [])
+        if value == "ada":
+            new_refs = [r for r in tracker.get_latest_entity_values("photo_ref") if r not in refs]
+            if new_refs:
+                dispatcher.utter_message(response="utter_photo_received")
+                return {"photo": "ada", "photo_refs": refs + new_refs}
+        if refs:
+            return {"photo": "ada", "photo_refs": refs}
+        dispatcher.utter_message(response="utter_photo_skipped")
+        return {"photo": "tidak", "photo_refs": []}
+
+    def validate_privacy(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").lower()
+        for key, words in (
+            ("anonim", ("anonim", "anonym", "sembunyi", "samarkan")),
+            ("rahasia", ("rahasia", "konfidensial", "privat")),
+            ("biasa", ("biasa", "publik", "umum", "tidak", "gak", "nggak", "boleh", "tampil")),
+        ):
+            if any(w in text for w in words):
+                return {"privacy": key}
+        dispatcher.utter_message(response="utter_privacy_unclear")
+        return {"privacy": None}
+
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value == "ya":
+            return {"confirmed": "ya", "editing": False}
+        if value in EDITABLE_FIELDS:
+            reset: dict[str, Any] = {value: None, "confirmed": None, "editing": False}
+            if value == "photo":
+                reset["photo_refs"] = []
+            if value == "location":
+                reset.update(latitude=None, longitude=None)
+            return reset
+        return {"confirmed": None, "editing": True}
+
+
+class ActionAskCategory(Action):
+    """Buttons with the top guesses and 'Lainnya' when the model is not sure."""
+
+    def name(self) -> str:
+        return "action_ask_category"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        options = list(tracker.get_slot("category_options") or []) or list(taxonomy().categories)
+        buttons = [
+            {"title": category_label(cid), "payload": f'/choose_category{{"category":"{cid}"}}'} for cid in options
+        ]
+        buttons.append({"title": "Lainnya / tidak yakin", "payload": f'/choose_category{{"category":"{FALLBACK_ID}"}}'})
+        dispatcher.utter_message(response="utter_ask_category", buttons=buttons)
+        return []
+
+
+class ActionAskConfirmed(Action):
+    """The summary to confirm, or the field chooser while the citizen is correcting something."""
+
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if tracker.get_slot("editing"):
+            dispatcher.utter_message(response="utter_choose_field")
+            return []
+        category_id = tracker.get_slot("category")
+        photos = tracker.get_slot("photo_refs") or []
+        complaint = mask_text(tracker.get_slot("complaint_text") or "")
+        dispatcher.utter_message(
+            response="utter_summary",
+            complaint=complaint if len(complaint) <= 400 else complaint[:397] + "...",
+            category_label=category_label(category_id),
+            opd=taxonomy().opd_for(category_id).name,
+            location=mask_text(tracker.get_slot("location") or "-"),
+            photo=f"{len(photos)} foto" if photos else "tidak ada",
+            privacy=PRIVACY_LABELS.get(tracker.get_slot("privacy") or "biasa", "Biasa"),
+        )
+        return []
+
+
+class ActionSubmitComplaint(Action):
+    """Write the ticket once (idempotent per confirming message) and tell the citizen where it went."""
+
+    def name(self) -> str:
+        return "action_submit_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        channel, user_id = sender(tracker)
+        privacy = tracker.get_slot("privacy") or "biasa"
+        category_id = tracker.get_slot("category")
+        message_id = tracker.latest_message.get("message_id") or ""
+        new = NewTicket(
+            channel=channel,
+            user_id=user_id,
+            chat_id=user_id,
+            description=tracker.get_slot("complaint_text") or "",
+            category_id=None if is_fallback(category_id) else category_id,
+            location_text=tracker.get_slot("location"),
+            latitude=tracker.get_slot("latitude"),
+            longitude=tracker.get_slot("longitude"),
+            anonymous=privacy == "anonim",
+            confidential=privacy == "rahasia",
+            nlu_confidence=tracker.get_slot("category_confidence"),
+            photos=tuple(tracker.get_slot("photo_refs") or ()),
+            idempotency_key=f"{tracker.sender_id}:{message_id}" if message_id else None,
+        )
+        try:
+            ticket = ticket_service().create_ticket(new)
+        except Exception:
+            logger.exception("ticket could not be written for %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_ticket_failed")
+            return [SlotSet("confirmed", None), FollowupAction("complaint_form")]
+        response = "utter_ticket_created_coordinator" if is_fallback(category_id) else "utter_ticket_created"
+        dispatcher.utter_message(
+            response=response,
+            code=ticket.code,
+            category_label=ticket.category_label,
+            opd=ticket.opd_name,
+            due=ticket.due_text,
+        )
+        return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("ticket_code", ticket.code)]
+
+
+class ActionCancelComplaint(Action):
+    def name(self) -> str:
+        return "action_cancel_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(slot, None) for slot in FORM_SLOTS]

@@ -1,0 +1,67 @@
+"""Hand-off to a human and the clarifying question of the two-stage fallback."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import category_label, sender, taxonomy, ticket_service
+from bot.domain.categories import INTENT_PREFIX
+from bot.masking import mask_text
+
+# What a fallback button says for each non-complaint intent.
+INTENT_LABELS = {
+    "greet": "Menyapa",
+    "help": "Melihat menu bantuan",
+    "start_report": "Membuat laporan baru",
+    "check_status": "Menanyakan status laporan",
+    "my_tickets": "Melihat laporan saya",
+    "ask_human": "Bicara dengan petugas",
+    "cancel": "Membatalkan",
+    "give_rating": "Memberi nilai",
+    "thanks": "Berterima kasih",
+    "goodbye": "Berpamitan",
+}
+NOT_OFFERED = {"nlu_fallback", "out_of_scope", "chitchat", "affirm", "deny", "bot_challenge"}
+
+
+class ActionHandoff(Action):
+    """Records the request and tells the coordinator's admin group, so a person picks it up."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        channel, user_id = sender(tracker)
+        text = mask_text(tracker.latest_message.get("text") or "")
+        ticket_service().request_handoff(channel, user_id, text)
+        dispatcher.utter_message(response="utter_handoff")
+        return []
+
+
+class ActionDefaultAskAffirmation(Action):
+    """'Apakah maksud Anda …?' with the two best guesses in words, not intent names."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        buttons = []
+        for item in tracker.latest_message.get("intent_ranking") or []:
+            intent = item.get("name") or ""
+            if intent in NOT_OFFERED:
+                continue
+            if intent.startswith(INTENT_PREFIX) and intent.removeprefix(INTENT_PREFIX) in taxonomy().categories:
+                title = f"Melapor: {category_label(intent.removeprefix(INTENT_PREFIX))}"
+            elif intent in INTENT_LABELS:
+                title = INTENT_LABELS[intent]
+            else:
+                continue
+            buttons.append({"title": title, "payload": f"/{intent}"})
+            if len(buttons) == 2:
+                break
+        buttons.append({"title": "Bukan keduanya", "payload": "/out_of_scope"})
+        dispatcher.utter_message(response="utter_affirm_fallback", buttons=buttons)
+        return []

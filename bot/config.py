@@ -1,0 +1,52 @@
+"""Runtime configuration from the environment (and `.env` when present).
+
+Names follow DESIGN.md; secrets only ever come from here, never from the repo.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field("sqlite:///var/aduan.db", alias="ADUAN_DATABASE_URL")
+    rasa_url: str = Field("http://127.0.0.1:5005", alias="ADUAN_RASA_URL")
+    action_server_url: str = Field("http://127.0.0.1:5055", alias="ADUAN_ACTION_SERVER_URL")
+    http_host: str = Field("127.0.0.1", alias="ADUAN_HTTP_HOST")
+    http_port: int = Field(8080, alias="ADUAN_HTTP_PORT")
+    data_dir: Path = Field(REPO_ROOT / "data", alias="ADUAN_DATA_DIR")
+
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+    telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+
+    line_channel_secret: SecretStr | None = Field(None, alias="LINE_CHANNEL_SECRET")
+    line_channel_access_token: SecretStr | None = Field(None, alias="LINE_CHANNEL_ACCESS_TOKEN")
+    line_api_base_url: str = Field("https://api.line.me", alias="LINE_API_BASE_URL")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Relative SQLite paths are resolved against the repo root so every process shares one file."""
+        url = self.database_url
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            path = REPO_ROOT / url.removeprefix(prefix)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = prefix + str(path)
+        return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

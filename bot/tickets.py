@@ -1,0 +1,487 @@
+"""The ticket store as one service: create, look up, change status, re-route.
+
+Actions, the gateway and the CLI all go through this class, so every rule of the lifecycle,
+routing and deadlines holds whichever door a change came through. Every change writes its
+audit event and the citizen's notification (outbox) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from bot.domain.categories import Taxonomy, load_taxonomy
+from bot.domain.codes import new_code, normalize_code
+from bot.domain.lifecycle import (
+    REOPEN_WINDOW_WORKDAYS,
+    STATUS_LABELS,
+    Status,
+    TransitionError,
+    check_transition,
+)
+from bot.domain.workdays import WorkCalendar, format_tanggal
+from bot.masking import mask_text
+from bot.store import models as m
+from bot.store.db import session_factory
+from bot.texts import render
+
+CODE_ATTEMPTS = 8
+
+
+class TicketNotFound(LookupError):
+    """No ticket with that code (or not one the asker may see)."""
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    channel: str
+    user_id: str
+    chat_id: str
+    description: str
+    category_id: str | None
+    citizen_name: str | None = None
+    location_text: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    nlu_confidence: float | None = None
+    photos: Sequence[str] = ()
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class EventView:
+    actor: str
+    from_status: str | None
+    to_status: str
+    from_opd: str | None
+    to_opd: str | None
+    note: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A detached, read-only picture of a ticket for replies, admin views and JSON."""
+
+    code: str
+    status: str
+    category_id: str
+    category_label: str
+    opd_id: str
+    opd_name: str
+    description: str
+    location_text: str | None
+    latitude: float | None
+    longitude: float | None
+    anonymous: bool
+    confidential: bool
+    channel: str
+    chat_id: str
+    citizen_sender: str
+    citizen_name: str | None
+    created_at: datetime
+    due_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    rating: int | None
+    photos: tuple[str, ...] = ()
+    events: tuple[EventView, ...] = field(default=())
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[Status(self.status)]
+
+    @property
+    def due_text(self) -> str:
+        return format_tanggal(self.due_at)
+
+    def admin_dict(self) -> dict:
+        """For admin views and `--json`: personal data masked, identity hidden when anonymous."""
+        return {
+            "code": self.code,
+            "status": self.status,
+            "category": self.category_id,
+            "opd": self.opd_id,
+            "description": mask_text(self.description),
+            "location": mask_text(self.location_text) if self.location_text else None,
+            "anonymous": self.anonymous,
+            "confidential": self.confidential,
+            "citizen": "(anonim)" if self.anonymous else (self.citizen_name or self.citizen_sender),
+            "channel": self.channel,
+            "created_at": self.created_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "rating": self.rating,
+            "photos": len(self.photos),
+            "events": [
+                {
+                    "actor": e.actor,
+                    "from": e.from_status,
+                    "to": e.to_status,
+                    "from_opd": e.from_opd,
+                    "to_opd": e.to_opd,
+                    "note": mask_text(e.note) if e.note else None,
+                    "at": e.created_at.isoformat(),
+                }
+                for e in self.events
+            ],
+        }
+
+
+class TicketService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        taxonomy: Taxonomy | None = None,
+        calendar: WorkCalendar | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.taxonomy = taxonomy or load_taxonomy()
+        self.calendar = calendar or WorkCalendar(self.taxonomy.cuti_bersama)
+
+    @classmethod
+    def from_url(cls, url: str) -> TicketService:
+        return cls(session_factory(url))
+
+    # --- reference data -------------------------------------------------------------------
+
+    def sync_opds(self) -> int:
+        """Make the opds table match categories.yml (names updated, new ones added)."""
+        with self.sessions() as session, session.begin():
+            existing = {o.id: o for o in session.scalars(select(m.Opd))}
+            for opd in self.taxonomy.opds.values():
+                row = existing.get(opd.id)
+                coordinator = opd.id == self.taxonomy.coordinator_opd
+                if row is None:
+                    session.add(m.Opd(id=opd.id, name=opd.name, is_coordinator=coordinator))
+                else:
+                    row.name, row.is_coordinator = opd.name, coordinator
+        return len(self.taxonomy.opds)
+
+    def list_opds(self) -> list[tuple[str, str, int]]:
+        """(id, name, open tickets) per OPD."""
+        with self.sessions() as session:
+            opds = session.scalars(select(m.Opd).order_by(m.Opd.id)).all()
+            open_statuses = [s.value for s in (Status.BARU, Status.DIDISPOSISIKAN, Status.DIPROSES)]
+            counts: dict[str, int] = {}
+            for opd_id in session.scalars(select(m.Ticket.opd_id).where(m.Ticket.status.in_(open_statuses))):
+                counts[opd_id] = counts.get(opd_id, 0) + 1
+            return [(o.id, o.name, counts.get(o.id, 0)) for o in opds]
+
+    # --- creation -------------------------------------------------------------------------
+
+    def create_ticket(self, new: NewTicket, *, now: datetime | None = None) -> TicketView:
+        """Write a ticket routed to its category's OPD, with its first audit event.
+
+        A clear category goes straight to the OPD (`didisposisikan`); an unclear one (`lainnya`)
+        stays `baru` with the coordinator, who sorts it. Code collisions are retried.
+        """
+        if not new.description or not new.description.strip():
+            raise ValueError("description is required")
+        now = now or datetime.now(UTC)
+        if new.idempotency_key and (existing := self._by_idempotency_key(new.idempotency_key)):
+            return existing
+        category = self.taxonomy.get(new.category_id)
+        routed = category.id in self.taxonomy.categories
+        status = Status.DIDISPOSISIKAN if routed else Status.BARU
+        due_at = self.calendar.deadline(now, category.sla_days)
+        last_error: Exception | None = None
+        for _ in range(CODE_ATTEMPTS):
+            try:
+                with self.sessions() as session, session.begin():
+                    citizen = self._citizen(session, new)
+                    ticket = m.Ticket(
+                        code=new_code(),
+                        citizen_id=citizen.id,
+                        category_id=category.id,
+                        opd_id=category.opd_id,
+                        status=status.value,
+                        description=new.description.strip(),
+                        location_text=new.location_text,
+                        latitude=new.latitude,
+                        longitude=new.longitude,
+                        anonymous=new.anonymous,
+                        confidential=new.confidential,
+                        channel=new.channel,
+                        chat_id=new.chat_id,
+                        nlu_confidence=new.nlu_confidence,
+                        idempotency_key=new.idempotency_key,
+                        created_at=now,
+                        updated_at=now,
+                        due_at=due_at,
+                    )
+                    ticket.citizen = citizen
+                    session.add(ticket)
+                    session.flush()
+                    session.add(
+                        m.TicketEvent(
+                            ticket_id=ticket.id,
+                            actor=f"warga:{new.channel}:{new.user_id}",
+                            from_status=None,
+                            to_status=Status.BARU.value,
+                            to_opd=self.taxonomy.coordinator_opd,
+                            note="Laporan diterima",
+                            created_at=now,
+                        )
+                    )
+                    if routed:
+                        session.add(
+                            m.TicketEvent(
+                                ticket_id=ticket.id,
+                                actor="sistem:routing",
+                                from_status=Status.BARU.value,
+                                to_status=Status.DIDISPOSISIKAN.value,
+                                from_opd=self.taxonomy.coordinator_opd,
+                                to_opd=category.opd_id,
+                                note=f"Diteruskan otomatis sesuai kategori {category.id}",
+                                created_at=now,
+                            )
+                        )
+                    for ref in new.photos:
+                        session.add(m.Attachment(ticket_id=ticket.id, kind="photo", channel=new.channel, file_ref=ref))
+                    session.flush()
+                    return self._view(session, ticket.id)
+            except IntegrityError as exc:  # code, citizen or retried request raced another writer
+                if new.idempotency_key and (existing := self._by_idempotency_key(new.idempotency_key)):
+                    return existing
+                last_error = exc
+        raise RuntimeError(f"could not allocate a unique ticket code: {last_error}")
+
+    def _by_idempotency_key(self, key: str) -> TicketView | None:
+        with self.sessions() as session:
+            ticket_id = session.scalar(select(m.Ticket.id).where(m.Ticket.idempotency_key == key))
+            return self._view(session, ticket_id) if ticket_id is not None else None
+
+    def _citizen(self, session: Session, new: NewTicket) -> m.Citizen:
+        citizen = session.scalar(
+            select(m.Citizen).where(m.Citizen.channel == new.channel, m.Citizen.external_user_id == new.user_id)
+        )
+        if citizen is None:
+            citizen = m.Citizen(
+                channel=new.channel, external_user_id=new.user_id, chat_id=new.chat_id, name=new.citizen_name
+            )
+            session.add(citizen)
+            session.flush()
+        else:
+            citizen.chat_id = new.chat_id
+            if new.citizen_name:
+                citizen.name = new.citizen_name
+        return citizen
+
+    def add_photo(self, code: str, channel: str, file_ref: str) -> None:
+        with self.sessions() as session, session.begin():
+            ticket = self._ticket(session, code)
+            session.add(m.Attachment(ticket_id=ticket.id, kind="photo", channel=channel, file_ref=file_ref))
+
+    def request_handoff(self, channel: str, user_id: str, text: str) -> int:
+        """Record that a citizen wants a person and tell every coordinator group (same commit)."""
+        with self.sessions() as session, session.begin():
+            session.add(m.Handoff(channel=channel, user_id=user_id, text=text))
+            groups = session.scalars(
+                select(m.AdminGroup).where(m.AdminGroup.opd_id == self.taxonomy.coordinator_opd)
+            ).all()
+            for group in groups:
+                session.add(
+                    m.OutboxMessage(
+                        channel=group.channel,
+                        chat_id=group.chat_id,
+                        payload={"text": render("handoff_to_admin", sender=f"{channel}:{user_id}", text=text)},
+                    )
+                )
+            return len(groups)
+
+    # --- look-ups -------------------------------------------------------------------------
+
+    def get(self, code: str) -> TicketView:
+        with self.sessions() as session:
+            return self._view(session, self._ticket(session, code).id)
+
+    def for_citizen(self, channel: str, user_id: str, code: str | None = None, limit: int = 10) -> list[TicketView]:
+        """A citizen's own tickets, newest first; with `code`, that one only if it is theirs."""
+        with self.sessions() as session:
+            query = (
+                select(m.Ticket.id)
+                .join(m.Citizen)
+                .where(m.Citizen.channel == channel, m.Citizen.external_user_id == user_id)
+                .order_by(m.Ticket.created_at.desc(), m.Ticket.id.desc())
+                .limit(limit)
+            )
+            if code is not None:
+                canonical = normalize_code(code)
+                if canonical is None:
+                    return []
+                query = query.where(m.Ticket.code == canonical)
+            return [self._view(session, tid) for tid in session.scalars(query).all()]
+
+    def list(self, status: str | None = None, opd_id: str | None = None, limit: int = 50) -> list[TicketView]:
+        with self.sessions() as session:
+            query = select(m.Ticket.id).order_by(m.Ticket.created_at.desc(), m.Ticket.id.desc()).limit(limit)
+            if status:
+                query = query.where(m.Ticket.status == Status(status).value)
+            if opd_id:
+                query = query.where(m.Ticket.opd_id == opd_id)
+            return [self._view(session, tid) for tid in session.scalars(query).all()]
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def change_status(
+        self,
+        code: str,
+        target: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        opd_id: str | None = None,
+        rating: int | None = None,
+        now: datetime | None = None,
+    ) -> TicketView:
+        """Apply one lifecycle transition; an illegal one raises TransitionError and writes nothing.
+
+        `opd_id` re-routes (`didisposisikan` → `didisposisikan`, or the first disposition of a
+        coordinator's `baru` ticket). The citizen is notified through the outbox in the same commit.
+        """
+        now = now or datetime.now(UTC)
+        with self.sessions() as session, session.begin():
+            ticket = self._ticket(session, code, for_update=True)
+            source = Status(ticket.status)
+            reopen_open = True
+            if source is Status.SELESAI and ticket.resolved_at is not None:
+                elapsed = self.calendar.workdays_between(ticket.resolved_at.date(), now.date())
+                reopen_open = elapsed <= REOPEN_WINDOW_WORKDAYS
+            check_transition(source, target, note, reopen_window_open=reopen_open)
+            dst = Status(target)
+            from_opd = ticket.opd_id
+            if opd_id is not None:
+                if opd_id not in self.taxonomy.opds:
+                    raise TransitionError(f"OPD '{opd_id}' tidak dikenal.")
+                if dst is not Status.DIDISPOSISIKAN:
+                    raise TransitionError("OPD tujuan hanya dapat dipilih saat mendisposisikan laporan.")
+                if source is Status.DIDISPOSISIKAN and opd_id == ticket.opd_id:
+                    raise TransitionError("Laporan sudah berada di OPD tersebut.")
+                ticket.opd_id = opd_id
+            elif source is Status.DIDISPOSISIKAN and dst is Status.DIDISPOSISIKAN:
+                raise TransitionError("Pengalihan laporan wajib menyebutkan OPD tujuan.")
+            elif (
+                source is Status.BARU
+                and dst is Status.DIDISPOSISIKAN
+                and ticket.category_id not in self.taxonomy.categories
+            ):
+                raise TransitionError("Laporan berkategori 'lainnya' wajib diberi OPD tujuan.")
+            ticket.status = dst.value
+            ticket.updated_at = now
+            if rating is not None:
+                ticket.rating = rating
+            if dst is Status.SELESAI:
+                ticket.resolved_at = now
+            if dst in (Status.DITUTUP, Status.DITOLAK):
+                ticket.closed_at = now
+            if dst is Status.DIDISPOSISIKAN and ticket.opd_id != from_opd:
+                category = self.taxonomy.categories.get(ticket.category_id, self.taxonomy.fallback)
+                ticket.due_at = self.calendar.deadline(now, category.sla_days)
+            session.add(
+                m.TicketEvent(
+                    ticket_id=ticket.id,
+                    actor=actor,
+                    from_status=source.value,
+                    to_status=dst.value,
+                    from_opd=from_opd,
+                    to_opd=ticket.opd_id,
+                    note=note,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            view = self._view(session, ticket.id)
+            session.add(self._citizen_notice(view, source, note))
+            return view
+
+    def rate(self, code: str, channel: str, user_id: str, rating: int) -> TicketView:
+        """A citizen's 1–5 rating of a `selesai` ticket closes it."""
+        if not 1 <= rating <= 5:
+            raise ValueError("rating must be 1..5")
+        if not self.for_citizen(channel, user_id, code):
+            raise TicketNotFound(code)
+        return self.change_status(
+            code,
+            Status.DITUTUP.value,
+            actor=f"warga:{channel}:{user_id}",
+            note=f"Nilai {rating}",
+            rating=rating,
+        )
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _citizen_notice(self, view: TicketView, source: Status, note: str | None) -> m.OutboxMessage:
+        note_line = render("status_note_line", note=note) if note else ""
+        opd_name = self.taxonomy.opds[view.opd_id].name
+        if view.status == Status.DIDISPOSISIKAN and source is Status.DIDISPOSISIKAN:
+            text = render("rerouted", code=view.code, opd=opd_name, note_line=note_line, due=view.due_text)
+        elif view.status == Status.SELESAI:
+            text = render("resolved_ask_rating", code=view.code, opd=opd_name, note_line=note_line)
+        else:
+            text = render(
+                "status_changed",
+                code=view.code,
+                category=view.category_label,
+                status_label=view.status_label,
+                note_line=note_line,
+            )
+        return m.OutboxMessage(channel=view.channel, chat_id=view.chat_id, payload={"text": text})
+
+    def _ticket(self, session: Session, code: str, *, for_update: bool = False) -> m.Ticket:
+        canonical = normalize_code(code)
+        if canonical is None:
+            raise TicketNotFound(code)
+        query = select(m.Ticket).where(m.Ticket.code == canonical)
+        if for_update:
+            query = query.with_for_update(of=m.Ticket)
+        ticket = session.scalar(query)
+        if ticket is None:
+            raise TicketNotFound(canonical)
+        return ticket
+
+    def _view(self, session: Session, ticket_id: int) -> TicketView:
+        ticket = session.scalar(
+            select(m.Ticket)
+            .where(m.Ticket.id == ticket_id)
+            .options(selectinload(m.Ticket.events), selectinload(m.Ticket.attachments))
+        )
+        assert ticket is not None
+        category = self.taxonomy.get(ticket.category_id)
+        opd = self.taxonomy.opds.get(ticket.opd_id)
+        return TicketView(
+            code=ticket.code,
+            status=ticket.status,
+            category_id=ticket.category_id,
+            category_label=category.label,
+            opd_id=ticket.opd_id,
+            opd_name=opd.name if opd else ticket.opd_id,
+            description=ticket.description,
+            location_text=ticket.location_text,
+            latitude=ticket.latitude,
+            longitude=ticket.longitude,
+            anonymous=ticket.anonymous,
+            confidential=ticket.confidential,
+            channel=ticket.channel,
+            chat_id=ticket.chat_id,
+            citizen_sender=ticket.citizen.sender_id,
+            citizen_name=ticket.citizen.name,
+            created_at=ticket.created_at,
+            due_at=ticket.due_at,
+            resolved_at=ticket.resolved_at,
+            closed_at=ticket.closed_at,
+            rating=ticket.rating,
+            photos=tuple(a.file_ref for a in ticket.attachments if a.kind == "photo"),
+            events=tuple(
+                EventView(e.actor, e.from_status, e.to_status, e.from_opd, e.to_opd, e.note, e.created_at)
+                for e in ticket.events
+            ),
+        )
