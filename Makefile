@@ -9,7 +9,7 @@ RASA      := $(RASA_VENV)/bin/rasa
 STAMP_APP := $(VENV)/.installed
 STAMP_RASA:= $(RASA_VENV)/.installed
 
-.PHONY: help setup train db run test test-fast lint nlu-eval bench clean
+.PHONY: help setup browser train db run test test-fast lint nlu-eval bench clean
 
 help:
 	@echo "make run    - set up, train if needed, migrate, start Rasa + actions + gateway"
@@ -36,6 +36,13 @@ $(STAMP_RASA): requirements/rasa.lock
 	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.lock
 	@touch $@
 
+# Headless Chromium for the web-chat browser test comes from Debian (no `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo ">> installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
 # Rasa skips training when the newest model in models/ matches data and config (fingerprint).
 train: setup
 	$(RASA) train --fixed-model-name aduan --out models
@@ -47,7 +54,7 @@ run: setup train db
 	@echo ">> starting Rasa server, action server and gateway (Ctrl-C stops all three)"
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 test-fast: $(STAMP_APP)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -66,21 +68,35 @@ class ActionStartComplaint(Action):
         return "action_start_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        values: dict[str, Any] = dict.fromkeys(FORM_SLOTS)
+        # Clear only what a previous complaint left behind: None-valued SlotSets would be re-validated.
+        events: dict[str, Any] = {slot: None for slot in FORM_SLOTS if tracker.get_slot(slot) is not None}
+        fresh: dict[str, Any] = {}
         intent, _ = latest_intent(tracker)
         if intent.startswith(INTENT_PREFIX):
-            values["complaint_text"] = latest_free_text(tracker)
-            values.update(classify(tracker))
-            values["location"] = location_from_entities(tracker)
+            fresh["complaint_text"] = latest_free_text(tracker)
+            fresh.update(classify(tracker))
+            fresh["location"] = location_from_entities(tracker)
         elif intent == "give_location":
-            values["location"] = latest_free_text(tracker)
-        return [SlotSet(slot, value) for slot, value in values.items()]
+            fresh["location"] = latest_free_text(tracker)
+        events.update({slot: value for slot, value in fresh.items() if value is not None})
+        return [SlotSet(slot, value) for slot, value in events.items()]
+
+
+def skip_none(validate: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A slot being cleared (None) needs no validation and no message to the citizen."""
+
+    @functools.wraps(validate)
+    def wrapper(self: Any, value: Any, *args: Any) -> dict[str, Any]:
+        return {} if value is None else validate(self, value, *args)
+
+    return wrapper
 
 
 class ValidateComplaintForm(FormValidationAction):
     def name(self) -> str:
         return "validate_complaint_form"
 
+    @skip_none
     def validate_complaint_text(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -117,6 +133,7 @@ class ValidateComplaintForm(FormValidationAction):
             return {"category": intent.removeprefix(INTENT_PREFIX)}
         return {}
 
+    @skip_none
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -125,6 +142,7 @@ class ValidateComplaintForm(FormValidationAction):
         dispatcher.utter_message(response="utter_category_unclear")
         return {"category": None}
 
+    @skip_none
     def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -140,6 +158,7 @@ class ValidateComplaintForm(FormValidationAction):
             return {"location": None}
         return {"location": text}
 
+    @skip_none
     def validate_photo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -154,6 +173,7 @@ class ValidateComplaintForm(FormValidationAction):
         dispatcher.utter_message(response="utter_photo_skipped")
         return {"photo": "tidak", "photo_refs": []}
 
+    @skip_none
     def validate_privacy(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -168,6 +188,7 @@ class ValidateComplaintForm(FormValidationAction):
         dispatcher.utter_message(response="utter_privacy_unclear")
         return {"privacy": None}
 
+    @skip_none
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

@@ -42,7 +42,9 @@ def test_forced_code_collision_is_retried(service: TicketService, monkeypatch) -
     import bot.tickets as tickets_module
 
     first = service.create_ticket(
-        NewTicket(channel="web", user_id="a", chat_id="a", description="sampah menumpuk di TPS", category_id="lingkungan")
+        NewTicket(
+            channel="web", user_id="a", chat_id="a", description="sampah menumpuk di TPS", category_id="lingkungan"
+        )
     )
     codes = iter([first.code, first.code, "ADU-ZZZZZZ2"])
     monkeypatch.setattr(tickets_module, "new_code", lambda: next(codes))

@@ -1,0 +1,252 @@
+"""Telegram through python-telegram-bot 22: updates in, inbox rows out; outbox rows to Bot API calls.
+
+Long polling is our own loop over `get_updates` so an update is stored before its offset is
+confirmed; webhook mode stores before answering 200. Either way the handlers below only
+translate, and the shared pipeline does the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.gateway.inbox import Inbound, Inbox
+from bot.gateway.outbox import OutMessage, PermanentFailure, RetryLater
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_MESSAGE = 4096
+MAX_CALLBACK_DATA = 64
+TITLE_PREFIX = "t:"  # callback data too long for Telegram: send the button's title as text instead
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split at paragraph, then line, then word boundaries so no part exceeds Telegram's limit."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    rows = []
+    for button in buttons:
+        data = button["payload"]
+        if len(data.encode()) > MAX_CALLBACK_DATA:
+            data = (TITLE_PREFIX + button["title"]).encode()[:MAX_CALLBACK_DATA].decode(errors="ignore")
+        rows.append([InlineKeyboardButton(button["title"], callback_data=data)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    batch = False
+
+    def __init__(
+        self,
+        token: str,
+        api_base_url: str,
+        inbox: Inbox,
+        on_inbound: Callable[[], None],
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
+        base = api_base_url.rstrip("/")
+        self.inbox = inbox
+        self.on_inbound = on_inbound
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.app: Application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .updater(None)
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .build()
+        )
+        private = filters.ChatType.PRIVATE
+        self.app.add_handler(CommandHandler("start", self._on_start, filters=private))
+        self.app.add_handler(CommandHandler("help", self._on_help, filters=private))
+        self.app.add_handler(CallbackQueryHandler(self._on_callback))
+        self.app.add_handler(MessageHandler(private & filters.LOCATION, self._on_location))
+        self.app.add_handler(MessageHandler(private & filters.PHOTO, self._on_photo))
+        self.app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._on_text))
+        self.app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._on_unsupported))
+        self._poller: asyncio.Task[None] | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        if self.webhook_url:
+            await self.app.bot.set_webhook(
+                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES
+            )
+        else:
+            await self.app.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+        logger.info("telegram channel started (%s)", "webhook" if self.webhook_url else "long polling")
+
+    async def stop(self) -> None:
+        if self._poller:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await self.app.shutdown()
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(offset=offset, timeout=20, allowed_updates=Update.ALL_TYPES)
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except TelegramError as exc:
+                logger.warning("telegram getUpdates failed: %s", exc)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                await self.handle_update(update)
+                offset = update.update_id + 1  # confirmed by the next call, after it is stored
+
+    async def handle_update(self, update: Update) -> None:
+        await self.app.process_update(update)
+
+    async def handle_webhook(self, data: dict[str, Any], secret_header: str | None) -> bool:
+        """Store a webhook update; False when the secret header is wrong (nothing stored)."""
+        if self.webhook_secret and secret_header != self.webhook_secret:
+            return False
+        await self.handle_update(Update.de_json(data, self.app.bot))
+        return True
+
+    # --- inbound: translate only --------------------------------------------------------------
+
+    async def _store(self, update: Update, kind: str, text: str | None = None, **payload: Any) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        inbound = Inbound(
+            channel=CHANNEL,
+            external_id=str(update.update_id),
+            user_id=str(user.id),
+            chat_id=str(chat.id),
+            kind=kind,
+            text=text,
+            payload=payload,
+        )
+        if await asyncio.to_thread(self.inbox.store, inbound) is not None:
+            self.on_inbound()
+
+    async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._store(update, "postback", "/start", data="/greet")
+
+    async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._store(update, "postback", "/help", data="/help")
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._store(update, "text", update.effective_message.text)
+
+    async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        loc = update.effective_message.location
+        await self._store(update, "location", None, latitude=loc.latitude, longitude=loc.longitude)
+
+    async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        largest = max(message.photo, key=lambda p: p.width * p.height)
+        await self._store(update, "photo", None, photo_ref=f"telegram:{largest.file_id}", caption=message.caption or "")
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query.message is None or query.message.chat.type != "private":
+            await query.answer()
+            return
+        data = query.data or ""
+        await self._store(update, "postback", data, data=data.removeprefix(TITLE_PREFIX))
+        # Answer the spinner and drop the buttons so the same choice cannot be sent twice.
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(reply_markup=None)
+
+    async def _on_unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        what = next(
+            (
+                k
+                for k in (
+                    "sticker",
+                    "voice",
+                    "audio",
+                    "video",
+                    "video_note",
+                    "animation",
+                    "document",
+                    "contact",
+                    "poll",
+                )
+                if getattr(message, k, None)
+            ),
+            "other",
+        )
+        what = {"document": "file", "video_note": "video"}.get(what, what)
+        await self._store(update, "unsupported", None, what=what)
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> None:
+        for message in messages:
+            await self._send_one(chat_id, message.payload)
+
+    async def _send_one(self, chat_id: str, payload: dict[str, Any]) -> None:
+        bot = self.app.bot
+        try:
+            if payload.get("image"):
+                await bot.send_photo(chat_id, payload["image"])
+            text = payload.get("text")
+            if text:
+                parts = split_text(text)
+                for i, part in enumerate(parts):
+                    markup = keyboard(payload.get("buttons")) if i == len(parts) - 1 else None
+                    await bot.send_message(chat_id, part, reply_markup=markup)
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
+        except Forbidden as exc:
+            raise PermanentFailure(f"telegram forbidden: {exc}") from exc
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                raise PermanentFailure(str(exc)) from exc
+            raise
+        except NetworkError:
+            raise

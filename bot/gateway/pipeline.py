@@ -1,0 +1,153 @@
+"""One pipeline for every channel: inbound row -> checks -> Rasa -> outbox rows.
+
+Channel adapters only turn their updates into `Inbound` rows and outbox rows into API calls.
+Each Rasa call and the outbox rows it produced commit together with the inbound row's progress,
+so a retry after a crash or an outage never answers the same message twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.gateway.inbox import Claimed, Inbox, finish
+from bot.gateway.outbox import add_messages
+from bot.gateway.rasa_client import RasaClient, ServiceDown
+from bot.gateway.worker import PollingWorker
+from bot.masking import mask_text
+from bot.store import models as m
+from bot.texts import render
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 4000
+UNSUPPORTED_LABELS = {
+    "sticker": "stiker",
+    "voice": "pesan suara",
+    "audio": "pesan suara",
+    "video": "video",
+    "file": "berkas/dokumen",
+    "animation": "GIF",
+    "contact": "kontak",
+    "poll": "polling",
+}
+REPLY_KEYS = ("text", "buttons", "image", "custom")
+
+
+def rasa_messages(item: Claimed) -> list[str]:
+    """What Rasa receives for one inbound message; payload intents carry the channel's data."""
+    if item.kind == "location":
+        loc = {"latitude": item.payload["latitude"], "longitude": item.payload["longitude"]}
+        return ["/share_location" + json.dumps(loc)]
+    if item.kind == "photo":
+        parts = ["/share_photo" + json.dumps({"photo_ref": item.payload["photo_ref"]})]
+        caption = (item.payload.get("caption") or "").strip()
+        return parts + ([caption] if caption else [])
+    if item.kind == "postback":
+        return [item.payload.get("data") or item.text or ""]
+    return [item.text or ""]
+
+
+def refusal(item: Claimed) -> str | None:
+    """A friendly answer for content Aduan cannot take; None when the message is fine."""
+    if item.kind == "unsupported":
+        what = UNSUPPORTED_LABELS.get(item.payload.get("what", ""), "jenis pesan ini")
+        return render("unsupported_content", kind=what)
+    if item.kind == "text":
+        text = (item.text or "").strip()
+        if not text:
+            return render("empty_text")
+        if len(text) > MAX_TEXT:
+            return render("too_long", limit=MAX_TEXT)
+    return None
+
+
+def reply_payloads(replies: list[dict[str, Any]], extra: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for reply in replies:
+        payload = {k: reply[k] for k in REPLY_KEYS if reply.get(k)}
+        if payload:
+            out.append({**payload, **extra})
+    return out
+
+
+class Processor(PollingWorker):
+    """Drains the inbox: per sender in order, concurrently across senders."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        sessions: sessionmaker[Session],
+        rasa: RasaClient,
+        on_outbox: Callable[[], None] = lambda: None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.inbox = inbox
+        self.sessions = sessions
+        self.rasa = rasa
+        self.on_outbox = on_outbox
+        super().__init__(poll_interval)
+
+    async def run_once(self) -> int:
+        claimed = await asyncio.to_thread(self.inbox.claim)
+        await asyncio.gather(*(self.process(item) for item in claimed))
+        return len(claimed)
+
+    async def process(self, item: Claimed) -> None:
+        extra = self._delivery_hints(item)
+        answer = refusal(item)
+        if answer is not None:
+            await asyncio.to_thread(self._commit, item, [{"text": answer, **extra}], item.payload, True)
+            self.on_outbox()
+            return
+        parts = rasa_messages(item)
+        payload = dict(item.payload)
+        start = int(payload.get("_parts_done", 0))
+        for index in range(start, len(parts)):
+            try:
+                replies = await self.rasa.send(item.sender_id, parts[index], {"channel": item.channel})
+            except ServiceDown as exc:
+                await asyncio.to_thread(self._postpone, item, payload, str(exc), extra)
+                self.on_outbox()
+                return
+            except Exception as exc:  # unexpected answer: keep the message, try again later
+                logger.exception("processing inbound %s failed", item.id)
+                await asyncio.to_thread(self._postpone, item, payload, f"{type(exc).__name__}: {exc}", extra)
+                return
+            payload["_parts_done"] = index + 1
+            done = index + 1 == len(parts)
+            await asyncio.to_thread(self._commit, item, reply_payloads(replies, extra), payload, done)
+            self.on_outbox()
+        logger.info("processed inbound %s from %s: %s", item.id, item.sender_id, mask_text(item.text or item.kind))
+
+    @staticmethod
+    def _delivery_hints(item: Claimed) -> dict[str, Any]:
+        """LINE answers with the reply token while it is fresh; the sender decides."""
+        token = item.payload.get("reply_token")
+        return {"_reply_token": token, "_reply_token_ts": item.payload.get("timestamp")} if token else {}
+
+    def _commit(self, item: Claimed, payloads: list[dict[str, Any]], payload: dict[str, Any], done: bool) -> None:
+        with self.sessions() as session, session.begin():
+            add_messages(session, item.channel, item.chat_id, payloads, inbound_id=item.id)
+            finish(session, item.id, payload, done=done)
+
+    def _postpone(self, item: Claimed, payload: dict[str, Any], error: str, extra: dict[str, Any]) -> None:
+        """Keep the message queued; tell the citizen once that it is saved (never per retry)."""
+        delay = min(timedelta(seconds=2 ** min(item.attempts, 5)), timedelta(seconds=30))
+        with self.sessions() as session, session.begin():
+            if not payload.get("_down_notified"):
+                payload["_down_notified"] = True
+                add_messages(session, item.channel, item.chat_id, [{"text": render("service_down"), **extra}])
+            session.execute(
+                update(m.InboundMessage)
+                .where(m.InboundMessage.id == item.id)
+                .values(next_attempt_at=datetime.now(UTC) + delay, last_error=error[:2000], payload=payload)
+            )
+        logger.warning("inbound %s postponed %.0fs: %s", item.id, delay.total_seconds(), error)

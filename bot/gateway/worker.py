@@ -1,0 +1,34 @@
+"""A loop that drains work, then sleeps until notified or the poll interval passes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+class PollingWorker:
+    """Subclasses implement `run_once` (returns how many items it handled)."""
+
+    def __init__(self, poll_interval: float = 1.0) -> None:
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        raise NotImplementedError
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                if await self.run_once():
+                    continue
+            except Exception:  # a database hiccup must not stop the loop for good
+                logger.exception("%s cycle failed", type(self).__name__)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)

@@ -1,0 +1,189 @@
+"""Real Rasa server + real action server (+ the gateway in-process) for end-to-end tests.
+
+The model is trained once per machine state (Rasa's own fingerprint skips unchanged data);
+servers run on free loopback ports with their own ticket database and tracker store.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from bot.config import REPO_ROOT, Settings
+from bot.store.migrate import upgrade
+from bot.tickets import TicketService
+
+RASA_BIN = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
+APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+MODEL = REPO_ROOT / "models" / "aduan.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def ensure_model() -> Path:
+    """Train (or confirm up to date) the model from the current data and config."""
+    subprocess.run(
+        [str(RASA_BIN), "train", "--fixed-model-name", "aduan", "--out", "models"],
+        cwd=REPO_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL if os.environ.get("ADUAN_QUIET_TRAIN") else None,
+    )
+    return MODEL
+
+
+class Stack:
+    def __init__(self, workdir: Path, database_url: str) -> None:
+        self.workdir = workdir
+        self.database_url = database_url
+        self.rasa_port = free_port()
+        self.action_port = free_port()
+        self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        self.action_url = f"http://127.0.0.1:{self.action_port}"
+        self._rasa: subprocess.Popen[bytes] | None = None
+        self._actions: subprocess.Popen[bytes] | None = None
+        self.endpoints = workdir / "endpoints.yml"
+        self.endpoints.write_text(
+            f'action_endpoint:\n  url: "{self.action_url}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
+        )
+        self.env = {**os.environ, "ADUAN_DATABASE_URL": database_url, "PYTHONPATH": str(REPO_ROOT)}
+        upgrade(database_url)
+        self.tickets = TicketService.from_url(database_url)
+        self.tickets.sync_opds()
+
+    # --- processes ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.start_actions()
+        self.start_rasa()
+
+    def start_actions(self) -> None:
+        log = open(self.workdir / "actions.log", "ab")  # noqa: SIM115 - closed with the process
+        self._actions = subprocess.Popen(
+            [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: httpx.get(f"{self.action_url}/health").status_code == 200, 60, "action server")
+
+    def start_rasa(self) -> None:
+        log = open(self.workdir / "rasa.log", "ab")  # noqa: SIM115 - closed with the process
+        self._rasa = subprocess.Popen(
+            [
+                str(RASA_BIN),
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.rasa_port),
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                str(self.endpoints),
+                "--credentials",
+                "credentials.yml",
+                "--logging-config-file",
+                "nlu/logging.yml",
+            ],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: httpx.get(f"{self.rasa_url}/status").json().get("model_file"), 180, "rasa server")
+        httpx.post(f"{self.rasa_url}/model/parse", json={"text": "halo"}, timeout=60)  # warm-up
+
+    def stop_rasa(self) -> None:
+        _stop(self._rasa)
+        self._rasa = None
+
+    def stop(self) -> None:
+        _stop(self._rasa)
+        _stop(self._actions)
+
+    # --- talking to Rasa directly ---------------------------------------------------------------
+
+    def say(self, sender: str, message: str) -> list[dict[str, Any]]:
+        response = httpx.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def parse(self, text: str) -> dict[str, Any]:
+        return httpx.post(f"{self.rasa_url}/model/parse", json={"text": text}, timeout=60).json()
+
+    def settings(self, **overrides: Any) -> Settings:
+        values = {
+            "ADUAN_DATABASE_URL": self.database_url,
+            "ADUAN_RASA_URL": self.rasa_url,
+            "ADUAN_ACTION_SERVER_URL": self.action_url,
+            "ADUAN_HTTP_PORT": free_port(),
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+class GatewayThread:
+    """The real gateway app under uvicorn in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        from bot.gateway.app import create_app
+
+        self.settings = settings
+        self.app = create_app(settings)
+        self.url = f"http://127.0.0.1:{settings.http_port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=settings.http_port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def gateway(self) -> Any:
+        return self.app.state.gateway
+
+    def __enter__(self) -> GatewayThread:
+        self.thread.start()
+        wait_until(lambda: self.server.started, 30, "gateway")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
