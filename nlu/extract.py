@@ -17,8 +17,11 @@ from nlu.patterns import CODE_RE, NIK_RE, PHONE_RE, RT_RW_RE, canonical_code, di
 
 DEFAULT_CITY = Path(__file__).resolve().parent.parent / "data" / "city.yml"
 
-# Higher wins when two matches overlap.
+# Higher wins when two matches overlap. A place written with its prefix ("kec. Jebres") beats a
+# bare name, because five kecamatan share their name with a kelurahan.
 PRIORITY = {"ticket_code": 6, "nik": 5, "phone": 4, "rt_rw": 3, "kelurahan": 2, "kecamatan": 1}
+PREFIXED_BONUS = 2
+PREFIXES = {"kecamatan": ("kecamatan", "kec"), "kelurahan": ("kelurahan", "kel", "desa")}
 
 
 @dataclass(frozen=True)
@@ -42,29 +45,27 @@ class Entity:
 @dataclass(frozen=True)
 class Gazetteer:
     city: str
-    patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (entity, canonical name, regex)
+    patterns: tuple[tuple[str, str, bool, re.Pattern[str]], ...]  # (entity, name, prefixed, regex)
 
 
 @lru_cache(maxsize=4)
 def load_gazetteer(path: str | Path = DEFAULT_CITY) -> Gazetteer:
     with open(path, encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
-    patterns: list[tuple[str, str, re.Pattern[str]]] = []
-    for kecamatan, kelurahan_list in (raw.get("kecamatan") or {}).items():
-        patterns.append(("kecamatan", kecamatan, _name_pattern(kecamatan, ("kecamatan", "kec"))))
-        for kelurahan in kelurahan_list or ():
-            patterns.append(("kelurahan", kelurahan, _name_pattern(kelurahan, ("kelurahan", "kel", "desa"))))
-    # Longer names first so "Pasar Kliwon" wins over a shorter overlapping name.
-    patterns.sort(key=lambda p: -len(p[1]))
+    patterns: list[tuple[str, str, bool, re.Pattern[str]]] = []
+    places = [("kecamatan", k) for k in raw.get("kecamatan") or {}]
+    places += [("kelurahan", kel) for kels in (raw.get("kecamatan") or {}).values() for kel in kels or ()]
+    for entity, name in places:
+        patterns.append((entity, name, True, _name_pattern(name, PREFIXES[entity], prefixed=True)))
+        if not (" " not in name and len(name) <= 5):  # short single words ("Bumi") need their prefix
+            patterns.append((entity, name, False, _name_pattern(name, PREFIXES[entity], prefixed=False)))
     return Gazetteer(raw.get("city", ""), tuple(patterns))
 
 
-def _name_pattern(name: str, prefixes: tuple[str, ...]) -> re.Pattern[str]:
-    """Match a place name; single short words need their prefix ('kel. bumi') to avoid false hits."""
+def _name_pattern(name: str, prefixes: tuple[str, ...], *, prefixed: bool) -> re.Pattern[str]:
     words = r"[\s\-]+".join(re.escape(w) for w in name.lower().split())
-    prefix = r"(?:(?:" + "|".join(prefixes) + r")\.?\s*)"
-    ambiguous = " " not in name and len(name) <= 5
-    return re.compile(rf"\b{prefix}{'' if ambiguous else '?'}({words})\b", re.IGNORECASE)
+    prefix = r"(?:" + "|".join(prefixes) + r")\.?\s*" if prefixed else ""
+    return re.compile(rf"\b{prefix}({words})\b", re.IGNORECASE)
 
 
 def extract(text: str, gazetteer: Gazetteer | None = None) -> list[Entity]:
@@ -82,9 +83,9 @@ def extract(text: str, gazetteer: Gazetteer | None = None) -> list[Entity]:
         value = f"RT {int(rt):02d}/RW {int(m.group(2)):02d}" if m.group(2) else f"RT {int(rt):02d}"
         found.append((PRIORITY["rt_rw"], Entity("rt_rw", value, *m.span())))
     gazetteer = gazetteer or load_gazetteer()
-    for entity, name, pattern in gazetteer.patterns:
+    for entity, name, prefixed, pattern in gazetteer.patterns:
         for m in pattern.finditer(text):
-            found.append((PRIORITY[entity], Entity(entity, name, *m.span())))
+            found.append((PRIORITY[entity] + (PREFIXED_BONUS if prefixed else 0), Entity(entity, name, *m.span())))
     return _resolve(found)
 
 

@@ -15,7 +15,7 @@ CODE_RE = re.compile(rf"\b{CODE_PREFIX}[\s\-_.]?([{CODE_ALPHABET}]{{{CODE_BODY_L
 # NIK: 16 digits, optionally written in groups ("3372 0512 3456 0001").
 NIK_RE = re.compile(r"(?<![\d])(\d{4})[ .\-]?(\d{4})[ .\-]?(\d{4})[ .\-]?(\d{4})(?![\d])")
 # Indonesian mobile numbers: 08xx / +628xx / 628xx, 10–13 digits, optional separators.
-PHONE_RE = re.compile(r"(?<![\d+])((?:\+62|62|0)8\d{1,2})[ .\-]?(\d{3,4})[ .\-]?(\d{3,5})(?![\d])")
+PHONE_RE = re.compile(r"(?<![\d+])((?:\+62[ .\-]?|62|0)8\d{1,2})[ .\-]?(\d{3,4})[ .\-]?(\d{3,5})(?![\d])")
 RT_RW_RE = re.compile(
     r"\brt\.?\s*(?:0*(\d{1,3}))\s*(?:[/,\-]|\s+rw\.?)\s*(?:rw\.?\s*)?0*(\d{1,3})\b|\brt\.?\s*0*(\d{1,3})\b",
     re.IGNORECASE,

@@ -14,8 +14,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ensure_model()
     workdir = tmp_path_factory.mktemp("stack")
     s = Stack(workdir, f"sqlite:///{workdir / 'tickets.db'}")
-    s.start()
     try:
+        s.start()
         yield s
     finally:
         s.stop()

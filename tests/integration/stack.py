@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from bot.tickets import TicketService
 RASA_BIN = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
 APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 MODEL = REPO_ROOT / "models" / "aduan.tar.gz"
+MODEL.parent.mkdir(exist_ok=True)
 
 
 def free_port() -> int:
@@ -46,13 +48,19 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def ensure_model() -> Path:
-    """Train (or confirm up to date) the model from the current data and config."""
-    subprocess.run(
-        [str(RASA_BIN), "train", "--fixed-model-name", "aduan", "--out", "models"],
-        cwd=REPO_ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL if os.environ.get("ADUAN_QUIET_TRAIN") else None,
-    )
+    """Train the model from the current data and config (Rasa's cache makes an unchanged one quick).
+
+    Trained into a temporary folder and moved into place atomically, so a Rasa server started by
+    another test session never reads a half-written archive.
+    """
+    with tempfile.TemporaryDirectory(dir=REPO_ROOT / "models") as tmp:
+        subprocess.run(
+            [str(RASA_BIN), "train", "--fixed-model-name", "aduan", "--out", tmp],
+            cwd=REPO_ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL if os.environ.get("ADUAN_QUIET_TRAIN") else None,
+        )
+        os.replace(Path(tmp) / "aduan.tar.gz", MODEL)
     return MODEL
 
 

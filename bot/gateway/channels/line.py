@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +49,8 @@ MAX_TEXT = 5000
 MAX_MESSAGES_PER_CALL = 5
 MAX_QUICK_REPLIES = 13
 MAX_LABEL = 20
-REPLY_TOKEN_FRESH_SECONDS = 50  # LINE keeps a reply token valid for about a minute
+REPLY_TOKEN_FRESH_SECONDS = 50
+MAX_REMEMBERED_TOKENS = 10_000  # LINE keeps a reply token valid for about a minute
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1d3c1e-8a4b-4e59-9a47-2f0d3e5b7c11")
 
 
@@ -94,15 +96,28 @@ class LineChannel:
         self.parser = WebhookParser(channel_secret)
         self.inbox = inbox
         self.on_inbound = on_inbound
-        self._client = AsyncApiClient(Configuration(host=api_base_url.rstrip("/"), access_token=access_token))
-        self.api = AsyncMessagingApi(self._client)
-        self._used_tokens: set[str] = set()
+        self._config = Configuration(host=api_base_url.rstrip("/"), access_token=access_token)
+        self._client: AsyncApiClient | None = None
+        self._api: AsyncMessagingApi | None = None
+        self._used_tokens: OrderedDict[str, None] = OrderedDict()  # bounded: tokens expire in a minute
 
     async def start(self) -> None:
+        # The SDK's aiohttp session binds to the running loop, so it is made here, not in __init__
+        # (the app is built before uvicorn starts its loop).
+        self._client = AsyncApiClient(self._config)
+        self._api = AsyncMessagingApi(self._client)
         logger.info("line channel ready (webhook /webhooks/line)")
 
     async def stop(self) -> None:
-        await self._client.close()
+        if self._client is not None:
+            await self._client.close()
+            self._client = self._api = None
+
+    @property
+    def api(self) -> AsyncMessagingApi:
+        if self._api is None:
+            raise RuntimeError("line channel not started")
+        return self._api
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -169,7 +184,7 @@ class LineChannel:
         ]
         for index, chunk in enumerate(chunks):
             if index == 0 and token:
-                self._used_tokens.add(token)
+                self._remember_token(token)
                 try:
                     await self.api.reply_message(ReplyMessageRequest(reply_token=token, messages=chunk))
                     continue
@@ -184,6 +199,11 @@ class LineChannel:
                 if exc.status == 409:  # this retry key was already accepted: delivered before
                     continue
                 raise self._translate_error(exc) from exc
+
+    def _remember_token(self, token: str) -> None:
+        self._used_tokens[token] = None
+        while len(self._used_tokens) > MAX_REMEMBERED_TOKENS:
+            self._used_tokens.popitem(last=False)
 
     def _fresh_token(self, payload: dict[str, Any]) -> str | None:
         token, ts = payload.get("_reply_token"), payload.get("_reply_token_ts")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -36,6 +37,10 @@ CHANNEL = "telegram"
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
 TITLE_PREFIX = "t:"  # callback data too long for Telegram: send the button's title as text instead
+
+
+class StoreFailed(Exception):
+    """An update could not be written to the inbox; it must not be acknowledged."""
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
@@ -95,15 +100,18 @@ class TelegramChannel:
             .rate_limiter(AIORateLimiter(max_retries=3))
             .build()
         )
-        private = filters.ChatType.PRIVATE
+        # New messages in private chats only: edits would be answered twice, groups belong to the relay.
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         self.app.add_handler(CommandHandler("start", self._on_start, filters=private))
         self.app.add_handler(CommandHandler("help", self._on_help, filters=private))
+        self.app.add_handler(MessageHandler(private & filters.COMMAND, self._on_command))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_handler(MessageHandler(private & filters.LOCATION, self._on_location))
         self.app.add_handler(MessageHandler(private & filters.PHOTO, self._on_photo))
         self.app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._on_text))
         self.app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._on_unsupported))
         self._poller: asyncio.Task[None] | None = None
+        self._store_failed: set[int] = set()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -138,15 +146,29 @@ class TelegramChannel:
                 await asyncio.sleep(2)
                 continue
             for update in updates:
-                await self.handle_update(update)
+                try:
+                    await self.handle_update(update)
+                except StoreFailed:
+                    await asyncio.sleep(2)  # offset not advanced: Telegram sends it again
+                    break
                 offset = update.update_id + 1  # confirmed by the next call, after it is stored
 
     async def handle_update(self, update: Update) -> None:
+        """Run the handlers; raise StoreFailed when the update could not be stored.
+
+        python-telegram-bot swallows handler errors, so failures are recorded and re-raised
+        here: the caller must not acknowledge an update that was not stored.
+        """
         await self.app.process_update(update)
+        if update.update_id in self._store_failed:
+            self._store_failed.discard(update.update_id)
+            raise StoreFailed(update.update_id)
 
     async def handle_webhook(self, data: dict[str, Any], secret_header: str | None) -> bool:
         """Store a webhook update; False when the secret header is wrong (nothing stored)."""
-        if self.webhook_secret and secret_header != self.webhook_secret:
+        if not self.webhook_secret or not hmac.compare_digest(
+            (secret_header or "").encode(), self.webhook_secret.encode()
+        ):
             return False
         await self.handle_update(Update.de_json(data, self.app.bot))
         return True
@@ -166,7 +188,12 @@ class TelegramChannel:
             text=text,
             payload=payload,
         )
-        if await asyncio.to_thread(self.inbox.store, inbound) is not None:
+        try:
+            stored = await asyncio.to_thread(self.inbox.store, inbound)
+        except Exception:
+            self._store_failed.add(update.update_id)
+            raise
+        if stored is not None:
             self.on_inbound()
 
     async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -174,6 +201,12 @@ class TelegramChannel:
 
     async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._store(update, "postback", "/help", data="/help")
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Other commands ('/batal', '/skip') go to Rasa as typed; Rasa answers unknown ones politely."""
+        text = update.effective_message.text or ""
+        command, _, rest = text.partition(" ")
+        await self._store(update, "postback", text, data=command.split("@")[0] + (" " + rest if rest else ""))
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._store(update, "text", update.effective_message.text)

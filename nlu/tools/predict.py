@@ -1,0 +1,67 @@
+"""`aduan nlu predict [FILE]`: one JSON object per input line on stdout.
+
+Input lines are plain text or JSONL with a `text` field; `-` or no FILE reads stdin.
+`category` is one of the 13 ids, or `lainnya` when the text is not a complaint or the model
+is below its fallback threshold (intent `nlu_fallback`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from nlu.tools.common import Parser, category_of, ensure_model, quiet
+
+
+def read_texts(stream: TextIO) -> Iterator[str]:
+    for raw in stream:
+        line = raw.rstrip("\n")
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                yield line
+                continue
+            yield str(obj.get("text") or "") if isinstance(obj, dict) else line
+        else:
+            yield line
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argparse.ArgumentParser(description=__doc__)
+    args.add_argument("file", nargs="?", default="-")
+    args.add_argument("--model", type=Path, default=None)
+    opts = args.parse_args(argv)
+    quiet()
+    model = ensure_model(opts.model)
+    parser = Parser(model)
+    stream = sys.stdin if opts.file == "-" else open(opts.file, encoding="utf-8")  # noqa: SIM115
+    try:
+        for text in read_texts(stream):
+            if not text.strip():
+                out = {"text": text, "intent": None, "category": "lainnya", "confidence": 0.0}
+            else:
+                result = parser.parse(text)
+                intent = (result.get("intent") or {}).get("name")
+                confidence = float((result.get("intent") or {}).get("confidence") or 0.0)
+                out = {
+                    "text": text,
+                    "intent": intent,
+                    "category": category_of(intent),
+                    "confidence": round(confidence, 4),
+                }
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+        parser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

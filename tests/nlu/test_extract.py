@@ -1,0 +1,55 @@
+"""Exact entities: ticket code, NIK, phone, RT/RW, places; overlaps resolved, no duplicates."""
+
+from __future__ import annotations
+
+from nlu.extract import extract, load_gazetteer
+from nlu.patterns import mask_nik, mask_text
+
+
+def values(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in extract(text):
+        out.setdefault(e.entity, []).append(e.value)
+    return out
+
+
+def test_ticket_codes_in_any_spelling() -> None:
+    assert values("cek adu k7x3m9p dan ADU-K7X3M9P")["ticket_code"] == ["ADU-K7X3M9P"]
+
+
+def test_nik_and_phone_do_not_overlap() -> None:
+    v = values("NIK saya 3372 0512 3456 0001, hp +62 812-3456-7890")
+    assert v["nik"] == ["3372051234560001"]
+    assert v["phone"] == ["081234567890"]
+
+
+def test_rt_rw_forms() -> None:
+    assert values("RT 02/RW 05")["rt_rw"] == ["RT 02/RW 05"]
+    assert values("rt.3 rw.7 kampung baru")["rt_rw"] == ["RT 03/RW 07"]
+    assert values("di rt 4 ya")["rt_rw"] == ["RT 04"]
+
+
+def test_places_from_the_city_lookup() -> None:
+    v = values("jalan rusak di Kelurahan Jebres, kecamatan pasar kliwon")
+    assert "Jebres" in v["kelurahan"] + v.get("kecamatan", [])
+    assert "Pasar Kliwon" in v["kecamatan"]
+    gaz = load_gazetteer()
+    assert gaz.city == "Kota Surakarta" and len(gaz.patterns) >= 55
+
+
+def test_short_place_names_need_their_prefix() -> None:
+    # "Bumi" is a kelurahan but also a common word: only "kel. bumi" counts.
+    assert "kelurahan" not in values("bumi makin panas")
+    assert values("kel. bumi")["kelurahan"] == ["Bumi"]
+
+
+def test_no_duplicate_entities() -> None:
+    ents = extract("ADU-K7X3M9P ADU-K7X3M9P rt 2 rw 3 RT 02/RW 03")
+    pairs = [(e.entity, e.value) for e in ents]
+    assert len(pairs) == len(set(pairs))
+
+
+def test_masking_never_shows_full_nik_or_phone() -> None:
+    assert mask_nik("3372051234560001") == "3372********0001"
+    masked = mask_text("NIK 3372051234560001 hp 081234567890")
+    assert "3372051234560001" not in masked and "081234567890" not in masked
