@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from bot.store.db import engine_for
 from bot.store.migrate import upgrade
 from bot.tickets import TicketService
+from tests.integration.stack import Stack, ensure_model
 
 PG_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -84,3 +85,16 @@ def sqlite_service(sqlite_url: str) -> TicketService:
     svc = TicketService.from_url(sqlite_url)
     svc.sync_opds()
     return svc
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One real stack per test session: trained model, Rasa server and action server on loopback."""
+    ensure_model()
+    workdir = tmp_path_factory.mktemp("stack")
+    s = Stack(workdir, f"sqlite:///{workdir / 'tickets.db'}")
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()

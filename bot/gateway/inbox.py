@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.gateway.worker import lock_pending
 from bot.store import models as m
 
 LEASE = timedelta(seconds=90)
@@ -84,13 +85,7 @@ class Inbox:
         """Lease the oldest due message of each sender whose earlier messages are all done."""
         now = _now()
         with self.sessions() as session, session.begin():
-            rows = session.scalars(
-                select(m.InboundMessage)
-                .where(m.InboundMessage.status == "pending")
-                .order_by(m.InboundMessage.id)
-                .limit(limit * 5)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = lock_pending(session, m.InboundMessage, limit * 5)
             seen: set[str] = set()
             claimed: list[Claimed] = []
             for row in rows:

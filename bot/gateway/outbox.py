@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.gateway.worker import PollingWorker
+from bot.gateway.worker import PollingWorker, lock_pending
 from bot.masking import mask_text
 from bot.store import models as m
 
@@ -86,13 +86,7 @@ class Outbox:
         """Lease the next due batch of each chat (rows from the same inbound message, in order)."""
         now = _now()
         with self.sessions() as session, session.begin():
-            rows = session.scalars(
-                select(m.OutboxMessage)
-                .where(m.OutboxMessage.status == "pending")
-                .order_by(m.OutboxMessage.id)
-                .limit(limit * 10)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = lock_pending(session, m.OutboxMessage, limit * 10)
             batches: dict[tuple[str, str], list[m.OutboxMessage]] = {}
             blocked: set[tuple[str, str]] = set()
             for row in rows:

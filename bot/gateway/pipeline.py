@@ -70,11 +70,22 @@ def refusal(item: Claimed) -> str | None:
 
 
 def reply_payloads(replies: list[dict[str, Any]], extra: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
+    """Outbox payloads for Rasa's replies.
+
+    Rasa's REST channel splits every response at blank lines; consecutive text-only parts are
+    joined again, so a citizen gets one message per answer (and LINE's 5-per-reply limit holds).
+    """
+    out: list[dict[str, Any]] = []
     for reply in replies:
         payload = {k: reply[k] for k in REPLY_KEYS if reply.get(k)}
-        if payload:
-            out.append({**payload, **extra})
+        if not payload:
+            continue
+        previous = out[-1] if out else None
+        if previous is not None and set(previous) - set(extra) == {"text"} and "image" not in payload:
+            previous["text"] += "\n\n" + payload.pop("text", "")
+            previous.update(payload)
+            continue
+        out.append({**payload, **extra})
     return out
 
 

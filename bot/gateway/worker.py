@@ -5,8 +5,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
+
+Row = TypeVar("Row")
+
+
+def lock_pending(session: Session, model: type[Row], limit: int) -> list[Row]:
+    """The oldest pending rows of a queue table, locked for this transaction.
+
+    `SKIP LOCKED` lets several gateway replicas claim from one PostgreSQL queue without waiting on
+    each other; SQLite's BEGIN IMMEDIATE already serialises claims.
+    """
+    table: Any = model
+    return list(
+        session.scalars(
+            select(model)
+            .where(table.status == "pending")
+            .order_by(table.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
 
 
 class PollingWorker:
