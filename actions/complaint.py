@@ -51,6 +51,11 @@ def classify(tracker: Tracker) -> dict[str, Any]:
     return {"category": None, "category_confidence": confidence, "category_options": options}
 
 
+def is_descriptive(text: str) -> bool:
+    """Enough words for an officer to act on; shorter openers ('tolong') get the question instead."""
+    return len(text.strip()) >= MIN_COMPLAINT_CHARS and len(text.split()) >= 2
+
+
 def location_from_entities(tracker: Tracker) -> str | None:
     """A location when the message names an RT/RW or a kelurahan/kecamatan of the city."""
     parts: list[str] = []
@@ -72,14 +77,56 @@ class ActionStartComplaint(Action):
         events: dict[str, Any] = {slot: None for slot in FORM_SLOTS if tracker.get_slot(slot) is not None}
         fresh: dict[str, Any] = {}
         intent, _ = latest_intent(tracker)
-        if intent.startswith(INTENT_PREFIX):
-            fresh["complaint_text"] = latest_free_text(tracker)
+        text = latest_free_text(tracker)
+        if intent.startswith(INTENT_PREFIX) and is_descriptive(text):
+            fresh["complaint_text"] = text
             fresh.update(classify(tracker))
             fresh["location"] = location_from_entities(tracker)
         elif intent == "give_location":
-            fresh["location"] = latest_free_text(tracker)
+            fresh["location"] = text
         events.update({slot: value for slot, value in fresh.items() if value is not None})
         return [SlotSet(slot, value) for slot, value in events.items()]
+
+
+FIELD_WORDS = {
+    "location": ("lokasi", "alamat", "tempat"),
+    "category": ("kategori", "jenis"),
+    "photo": ("foto", "gambar", "poto"),
+    "privacy": ("identitas", "anonim", "rahasia", "nama"),
+    "complaint_text": ("keluhan", "isi", "cerita", "deskripsi", "laporan"),
+}
+CHANGE_WORDS = ("ubah", "ganti", "salah", "edit", "koreksi", "revisi", "tidak", "bukan", "belum", "ora", "mboten")
+CONFIRM_WORDS = (
+    "ya",
+    "iya",
+    "kirim",
+    "betul",
+    "benar",
+    "ok",
+    "oke",
+    "sip",
+    "lanjut",
+    "setuju",
+    "nggih",
+    "leres",
+    "sudah",
+)
+
+
+def read_confirmation(value: str) -> str | None:
+    """The summary's answer from a button value or typed text: 'ya', 'ubah', a field name, or None."""
+    text = value.strip().lower()
+    if text in ("ya", "ubah") or text in EDITABLE_FIELDS:
+        return text
+    words = {w.removesuffix("nya") for w in text.replace(",", " ").replace(".", " ").split()}
+    for field, keys in FIELD_WORDS.items():
+        if words & set(keys):
+            return field
+    if words & set(CHANGE_WORDS):
+        return "ubah"
+    if words & set(CONFIRM_WORDS):
+        return "ya"
+    return None
 
 
 def skip_none(validate: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -101,7 +148,7 @@ class ValidateComplaintForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "").strip()
-        if len(text) < MIN_COMPLAINT_CHARS or len(text.split()) < 2:
+        if not is_descriptive(text):
             dispatcher.utter_message(response="utter_complaint_too_short")
             return {"complaint_text": None}
         result: dict[str, Any] = {"complaint_text": text}
@@ -192,16 +239,24 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if value == "ya":
+        typed = tracker.latest_message.get("text") or ""
+        answers = [read_confirmation(typed) if not typed.startswith("/") else None, read_confirmation(str(value))]
+        # "lokasinya salah" is classified as deny: the field named in the words wins over the intent.
+        answer = next((a for a in answers if a in EDITABLE_FIELDS), None) or next((a for a in answers if a), None)
+        if answer == "ya":
             return {"confirmed": "ya", "editing": False}
-        if value in EDITABLE_FIELDS:
-            reset: dict[str, Any] = {value: None, "confirmed": None, "editing": False}
-            if value == "photo":
+        if answer in EDITABLE_FIELDS:
+            reset: dict[str, Any] = {answer: None, "confirmed": None, "editing": False}
+            if answer == "photo":
                 reset["photo_refs"] = []
-            if value == "location":
+            if answer == "location":
                 reset.update(latitude=None, longitude=None)
             return reset
-        return {"confirmed": None, "editing": True}
+        if answer == "ubah":
+            return {"confirmed": None, "editing": True}
+        editing = bool(tracker.get_slot("editing"))
+        dispatcher.utter_message(response="utter_choose_field_unclear" if editing else "utter_confirm_unclear")
+        return {"confirmed": None, "editing": editing}
 
 
 class ActionAskCategory(Action):

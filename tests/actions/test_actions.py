@@ -140,6 +140,13 @@ def test_corrections_at_the_summary() -> None:
         "longitude": None,
     }
     assert form.validate_confirmed("ya", d, tracker(), DOMAIN) == {"confirmed": "ya", "editing": False}
+    # Typed words beat the intent: "lokasinya salah" (deny) goes straight to the location question.
+    typed = tracker(text="lokasinya salah", intent="deny")
+    assert form.validate_confirmed("ubah", d, typed, DOMAIN)["location"] is None
+    assert form.validate_confirmed("kirim aja", d, tracker(text="kirim aja"), DOMAIN)["confirmed"] == "ya"
+    chooser = tracker(text="hmm", slots={"editing": True})
+    assert form.validate_confirmed("hmm", d, chooser, DOMAIN) == {"confirmed": None, "editing": True}
+    assert d.messages[-1]["response"] == "utter_choose_field_unclear"
 
 
 async def test_summary_masks_nik() -> None:
