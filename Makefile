@@ -16,6 +16,7 @@ help:
 	@echo "make test   - set up, then the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make nlu-eval - held-out + cross-validation report (reports/nlu.md)"
+	@echo "make bench  - store throughput, end-to-end latency, memory (reports/bench.md)"
 
 setup: $(STAMP_APP) $(STAMP_RASA)
 
@@ -66,6 +67,10 @@ lint: $(STAMP_APP)
 
 nlu-eval: setup
 	$(VENV)/bin/aduan nlu eval
+
+# Throughput, latency and memory; results committed in reports/bench.md.
+bench: setup
+	$(PY) -m bench.run
 
 clean:
 	rm -rf models var .pytest_cache

@@ -48,11 +48,12 @@ class PollingWorker:
 
     async def run_forever(self) -> None:
         while True:
+            # Cleared before the cycle: a notify() that arrives while it runs is not lost.
+            self._wake.clear()
             try:
                 if await self.run_once():
                     continue
             except Exception:  # a database hiccup must not stop the loop for good
                 logger.exception("%s cycle failed", type(self).__name__)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
