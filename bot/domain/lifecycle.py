@@ -55,8 +55,6 @@ _BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
 REOPEN_WINDOW_WORKDAYS = 10
 """Citizens may reopen within this many working days after `selesai`; after it the ticket closes."""
 
-TERMINAL: frozenset[Status] = frozenset({Status.DITUTUP, Status.DITOLAK})
-
 
 class TransitionError(ValueError):
     """An illegal status change; the message is safe to show to an admin."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,10 +109,6 @@ class Inbox:
                     )
                 )
             return claimed
-
-    def pending_count(self) -> int:
-        with self.sessions() as session:
-            return len(session.scalars(select(m.InboundMessage.id).where(m.InboundMessage.status == "pending")).all())
 
 
 def finish(session: Session, inbound_id: int, payload: dict[str, Any] | None = None, *, done: bool = True) -> None:
