@@ -276,6 +276,23 @@ class TicketService:
                 citizen.name = new.citizen_name
         return citizen
 
+    def request_handoff(self, channel: str, user_id: str, text: str) -> int:
+        """Record that a citizen wants a person and tell every coordinator group (same commit)."""
+        with self.sessions() as session, session.begin():
+            session.add(m.Handoff(channel=channel, user_id=user_id, text=text))
+            groups = session.scalars(
+                select(m.AdminGroup).where(m.AdminGroup.opd_id == self.taxonomy.coordinator_opd)
+            ).all()
+            for group in groups:
+                session.add(
+                    m.OutboxMessage(
+                        channel=group.channel,
+                        chat_id=group.chat_id,
+                        payload={"text": render("handoff_to_admin", sender=f"{channel}:{user_id}", text=text)},
+                    )
+                )
+            return len(groups)
+
     # --- look-ups -------------------------------------------------------------------------
 
     def get(self, code: str) -> TicketView:
