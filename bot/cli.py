@@ -191,7 +191,7 @@ def _rasa_python() -> Path:
 
 
 def _run_nlu_tool(module: str, args: list[str]) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONWARNINGS="ignore", TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run([str(_rasa_python()), "-m", module, *args], cwd=REPO_ROOT, env=env, check=False)
     if result.returncode:
         sys.exit(result.returncode)

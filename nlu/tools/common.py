@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -54,16 +53,46 @@ def ensure_model(path: Path | None) -> Path:
 
 
 class Parser:
-    """A loaded NLU model; `parse` is synchronous for simple scripts."""
+    """Only the NLU part of a trained model: the dialogue policies (TensorFlow) are never loaded.
+
+    `parse_many` runs a whole batch through the graph in one go, which is what makes
+    `aduan nlu predict` fast on files.
+    """
 
     def __init__(self, model: Path) -> None:
-        from rasa.core.agent import Agent
+        import tempfile
 
-        self._loop = asyncio.new_event_loop()
-        self.agent = Agent.load(str(model))
+        from rasa.engine.graph import ExecutionContext
+        from rasa.engine.runner.dask import DaskGraphRunner
+        from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="aduan-model-")
+        storage, metadata = LocalModelStorage.from_model_archive(Path(self._tmp.name), model)
+        self._target = metadata.nlu_target
+        schema = metadata.predict_schema.minimal_graph_schema([self._target])
+        self._runner = DaskGraphRunner.create(
+            graph_schema=schema,
+            model_storage=storage,
+            execution_context=ExecutionContext(graph_schema=schema, model_id=metadata.model_id),
+        )
+
+    def parse_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        from rasa.core.channels.channel import UserMessage
+
+        if not texts:
+            return []
+        results = self._runner.run(
+            inputs={"__message__": [UserMessage(text) for text in texts]}, targets=[self._target]
+        )
+        out = []
+        for message in results[self._target]:
+            parsed: dict[str, Any] = {"text": "", "intent": {"name": None, "confidence": 0.0}, "entities": []}
+            parsed.update(message.as_dict(only_output_properties=True))
+            out.append(parsed)
+        return out
 
     def parse(self, text: str) -> dict[str, Any]:
-        return self._loop.run_until_complete(self.agent.parse_message(text))
+        return self.parse_many([text])[0]
 
     def close(self) -> None:
-        self._loop.close()
+        self._tmp.cleanup()

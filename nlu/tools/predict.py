@@ -31,6 +31,28 @@ def read_texts(stream: TextIO) -> Iterator[str]:
             yield line
 
 
+BATCH = 200
+
+
+def write(parser: Parser, texts: list[str]) -> None:
+    filled = [t for t in texts if t.strip()]
+    results = iter(parser.parse_many(filled))
+    for text in texts:
+        if not text.strip():
+            out = {"text": text, "intent": None, "category": "lainnya", "confidence": 0.0}
+        else:
+            intent = next(results).get("intent") or {}
+            name = intent.get("name")
+            out = {
+                "text": text,
+                "intent": name,
+                "category": category_of(name),
+                "confidence": round(float(intent.get("confidence") or 0.0), 4),
+            }
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("file", nargs="?", default="-")
@@ -40,22 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     model = ensure_model(opts.model)
     parser = Parser(model)
     stream = sys.stdin if opts.file == "-" else open(opts.file, encoding="utf-8")  # noqa: SIM115
+    interactive = stream is sys.stdin and sys.stdin.isatty()  # someone typing gets each answer at once
     try:
+        batch: list[str] = []
         for text in read_texts(stream):
-            if not text.strip():
-                out = {"text": text, "intent": None, "category": "lainnya", "confidence": 0.0}
-            else:
-                result = parser.parse(text)
-                intent = (result.get("intent") or {}).get("name")
-                confidence = float((result.get("intent") or {}).get("confidence") or 0.0)
-                out = {
-                    "text": text,
-                    "intent": intent,
-                    "category": category_of(intent),
-                    "confidence": round(confidence, 4),
-                }
-            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            batch.append(text)
+            if interactive or len(batch) >= BATCH:
+                write(parser, batch)
+                batch = []
+        write(parser, batch)
     finally:
         if stream is not sys.stdin:
             stream.close()
