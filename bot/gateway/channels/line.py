@@ -125,7 +125,7 @@ class LineChannel:
         """Verify, store and acknowledge; returns how many new events were stored."""
         try:
             events = self.parser.parse(body.decode("utf-8"), signature or "")
-        except InvalidSignatureError as exc:
+        except (InvalidSignatureError, UnicodeDecodeError) as exc:  # LINE never sends either
             raise InvalidSignature(str(exc)) from exc
         inbound = [i for i in (self._translate(e) for e in events) if i is not None]
         stored = 0
