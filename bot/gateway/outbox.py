@@ -106,7 +106,8 @@ class Outbox:
             out: list[list[OutMessage]] = []
             for batch in batches.values():
                 for row in batch:
-                    row.status = "sending"
+                    # A lease, as in the inbox: the row stays pending but not due, so it blocks its
+                    # chat while in flight and comes back by itself if this worker dies.
                     row.next_attempt_at = now + LEASE
                     row.attempts += 1
                 out.append(
@@ -116,16 +117,6 @@ class Outbox:
                     ]
                 )
             return out
-
-    def release_expired_leases(self) -> int:
-        """Rows left `sending` by a crashed worker go back to pending."""
-        with self.sessions() as session, session.begin():
-            result = session.execute(
-                update(m.OutboxMessage)
-                .where(m.OutboxMessage.status == "sending", m.OutboxMessage.next_attempt_at < _now())
-                .values(status="pending")
-            )
-            return result.rowcount or 0
 
     def mark_sent(self, ids: list[int]) -> None:
         with self.sessions() as session, session.begin():
@@ -155,7 +146,6 @@ class OutboxWorker(PollingWorker):
         super().__init__(poll_interval)
 
     async def run_once(self) -> int:
-        await asyncio.to_thread(self.outbox.release_expired_leases)
         batches = await asyncio.to_thread(self.outbox.claim_batches)
         await asyncio.gather(*(self._deliver(batch) for batch in batches))
         return len(batches)
