@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from bot.config import get_settings
-from bot.domain.categories import FALLBACK_ID, INTENT_PREFIX, Taxonomy, load_taxonomy
+from bot.domain.categories import FALLBACK_ID, Taxonomy, load_taxonomy
 from bot.tickets import TicketService
 
 # Slots the complaint form owns; cleared when a complaint starts, is cancelled or is filed.
@@ -26,6 +26,9 @@ FORM_SLOTS = (
     "confirmed",
     "editing",
 )
+
+CONFIRM_BELOW = 0.6
+"""Below this confidence the citizen picks the category from the top guesses (never a silent guess)."""
 
 PRIVACY_LABELS = {
     "biasa": "Biasa (nama tampil ke petugas)",
@@ -58,10 +61,18 @@ def complaint_ranking(tracker: Tracker) -> list[tuple[str, float]]:
     """Complaint categories in the latest message's intent ranking, best first."""
     out: list[tuple[str, float]] = []
     for item in tracker.latest_message.get("intent_ranking") or []:
-        name = item.get("name") or ""
-        if name.startswith(INTENT_PREFIX) and name.removeprefix(INTENT_PREFIX) in taxonomy().categories:
-            out.append((name.removeprefix(INTENT_PREFIX), float(item.get("confidence") or 0.0)))
+        category = taxonomy().category_for_intent(item.get("name"))
+        if category is not None:
+            out.append((category.id, float(item.get("confidence") or 0.0)))
     return out
+
+
+def confident_category(tracker: Tracker, *, clicked_counts: bool = False) -> str | None:
+    """The latest message's category when the model is sure enough (or the citizen clicked it)."""
+    intent, confidence = latest_intent(tracker)
+    category = taxonomy().category_for_intent(intent)
+    clicked = clicked_counts and (tracker.latest_message.get("text") or "").startswith("/")
+    return category.id if category is not None and (clicked or confidence >= CONFIRM_BELOW) else None
 
 
 def latest_intent(tracker: Tracker) -> tuple[str, float]:

@@ -17,6 +17,7 @@ from actions.common import (
     PRIVACY_LABELS,
     category_label,
     complaint_ranking,
+    confident_category,
     is_fallback,
     latest_free_text,
     latest_intent,
@@ -24,14 +25,12 @@ from actions.common import (
     taxonomy,
     ticket_service,
 )
-from bot.domain.categories import FALLBACK_ID, INTENT_PREFIX
+from bot.domain.categories import FALLBACK_ID
 from bot.masking import mask_text
 from bot.tickets import NewTicket
 
 logger = logging.getLogger(__name__)
 
-CONFIRM_BELOW = 0.6
-"""Below this confidence the citizen picks the category from the top guesses (never a silent guess)."""
 MAX_OPTIONS = 3
 MIN_COMPLAINT_CHARS = 8
 MIN_LOCATION_CHARS = 4
@@ -41,14 +40,10 @@ EDITABLE_FIELDS = {"complaint_text", "category", "location", "photo", "privacy"}
 
 def classify(tracker: Tracker) -> dict[str, Any]:
     """Category slots from the latest message: set when confident, else options to choose from."""
-    ranking = complaint_ranking(tracker)
-    intent, confidence = latest_intent(tracker)
-    options = [cid for cid, _ in ranking[:MAX_OPTIONS]]
-    clicked = (tracker.latest_message.get("text") or "").startswith("/")
-    if intent.startswith(INTENT_PREFIX) and (clicked or confidence >= CONFIRM_BELOW):
-        category = intent.removeprefix(INTENT_PREFIX)
-        return {"category": category, "category_confidence": confidence, "category_options": options}
-    return {"category": None, "category_confidence": confidence, "category_options": options}
+    _, confidence = latest_intent(tracker)
+    options = [cid for cid, _ in complaint_ranking(tracker)[:MAX_OPTIONS]]
+    category = confident_category(tracker, clicked_counts=True)
+    return {"category": category, "category_confidence": confidence, "category_options": options}
 
 
 def is_descriptive(text: str) -> bool:
@@ -78,7 +73,7 @@ class ActionStartComplaint(Action):
         fresh: dict[str, Any] = {}
         intent, _ = latest_intent(tracker)
         text = latest_free_text(tracker)
-        if intent.startswith(INTENT_PREFIX) and is_descriptive(text):
+        if taxonomy().category_for_intent(intent) is not None and is_descriptive(text):
             fresh["complaint_text"] = text
             fresh.update(classify(tracker))
             fresh["location"] = location_from_entities(tracker)
@@ -175,10 +170,8 @@ class ValidateComplaintForm(FormValidationAction):
                 return {"category": cid}
         if text in ("lainnya", "lain", "lain-lain", "tidak tahu", "gak tau", "nggak tahu"):
             return {"category": FALLBACK_ID}
-        intent, confidence = latest_intent(tracker)
-        if intent.startswith(INTENT_PREFIX) and confidence >= CONFIRM_BELOW:
-            return {"category": intent.removeprefix(INTENT_PREFIX)}
-        return {}
+        category = confident_category(tracker)
+        return {"category": category} if category else {}
 
     @skip_none
     def validate_category(

@@ -7,8 +7,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import category_label, sender, taxonomy, ticket_service
-from bot.domain.categories import INTENT_PREFIX
+from actions.common import sender, taxonomy, ticket_service
 from bot.masking import mask_text
 
 # What a fallback button says for each non-complaint intent.
@@ -53,8 +52,9 @@ class ActionDefaultAskAffirmation(Action):
             intent = item.get("name") or ""
             if intent in NOT_OFFERED:
                 continue
-            if intent.startswith(INTENT_PREFIX) and intent.removeprefix(INTENT_PREFIX) in taxonomy().categories:
-                title = f"Melapor: {category_label(intent.removeprefix(INTENT_PREFIX))}"
+            category = taxonomy().category_for_intent(intent)
+            if category is not None:
+                title = f"Melapor: {category.label}"
             elif intent in INTENT_LABELS:
                 title = INTENT_LABELS[intent]
             else:
