@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -280,6 +280,4 @@ class TelegramChannel:
         except BadRequest as exc:
             if "chat not found" in str(exc).lower():
                 raise PermanentFailure(str(exc)) from exc
-            raise
-        except NetworkError:
             raise

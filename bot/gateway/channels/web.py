@@ -40,7 +40,7 @@ class WebChannel:
             user_id=session_id,
             chat_id=session_id,
             kind=kind,
-            text=text if not payload else text or payload,
+            text=text or payload,
             payload=data,
         )
         stored = await asyncio.to_thread(self.inbox.store, inbound) is not None
