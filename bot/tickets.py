@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from bot import notify
 from bot.domain.categories import Taxonomy, load_taxonomy
 from bot.domain.codes import new_code, normalize_code
 from bot.domain.lifecycle import (
@@ -28,7 +29,6 @@ from bot.domain.workdays import WorkCalendar, format_tanggal
 from bot.masking import mask_text
 from bot.store import models as m
 from bot.store.db import session_factory
-from bot.texts import render
 
 CODE_ATTEMPTS = 8
 
@@ -277,21 +277,10 @@ class TicketService:
         return citizen
 
     def request_handoff(self, channel: str, user_id: str, text: str) -> int:
-        """Record that a citizen wants a person and tell every coordinator group (same commit)."""
+        """Record that a citizen wants a person and tell the coordinator's chats (same commit)."""
         with self.sessions() as session, session.begin():
             session.add(m.Handoff(channel=channel, user_id=user_id, text=text))
-            groups = session.scalars(
-                select(m.AdminGroup).where(m.AdminGroup.opd_id == self.taxonomy.coordinator_opd)
-            ).all()
-            for group in groups:
-                session.add(
-                    m.OutboxMessage(
-                        channel=group.channel,
-                        chat_id=group.chat_id,
-                        payload={"text": render("handoff_to_admin", sender=f"{channel}:{user_id}", text=text)},
-                    )
-                )
-            return len(groups)
+            return notify.handoff_requested(session, self.taxonomy, channel, user_id, text)
 
     # --- look-ups -------------------------------------------------------------------------
 
@@ -395,7 +384,7 @@ class TicketService:
             )
             session.flush()
             view = self._view(session, ticket.id)
-            session.add(self._citizen_notice(view, source, note))
+            notify.status_changed(session, self.taxonomy, view, source, note, ticket_id=ticket.id)
             return view
 
     def rate(self, code: str, channel: str, user_id: str, rating: int) -> TicketView:
@@ -413,23 +402,6 @@ class TicketService:
         )
 
     # --- helpers --------------------------------------------------------------------------
-
-    def _citizen_notice(self, view: TicketView, source: Status, note: str | None) -> m.OutboxMessage:
-        note_line = render("status_note_line", note=note) if note else ""
-        opd_name = self.taxonomy.opds[view.opd_id].name
-        if view.status == Status.DIDISPOSISIKAN and source is Status.DIDISPOSISIKAN:
-            text = render("rerouted", code=view.code, opd=opd_name, note_line=note_line, due=view.due_text)
-        elif view.status == Status.SELESAI:
-            text = render("resolved_ask_rating", code=view.code, opd=opd_name, note_line=note_line)
-        else:
-            text = render(
-                "status_changed",
-                code=view.code,
-                category=view.category_label,
-                status_label=view.status_label,
-                note_line=note_line,
-            )
-        return m.OutboxMessage(channel=view.channel, chat_id=view.chat_id, payload={"text": text})
 
     def _ticket(self, session: Session, code: str, *, for_update: bool = False) -> m.Ticket:
         canonical = normalize_code(code)
