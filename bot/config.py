@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", alias="ADUAN_HTTP_HOST")
     http_port: int = Field(8080, alias="ADUAN_HTTP_PORT")
     data_dir: Path = Field(REPO_ROOT / "data", alias="ADUAN_DATA_DIR")
+    media_dir: Path = Field(REPO_ROOT / "var" / "media", alias="ADUAN_MEDIA_DIR")
+    media_secret: SecretStr | None = Field(None, alias="ADUAN_MEDIA_SECRET")
+    public_base_url: str | None = Field(None, alias="ADUAN_PUBLIC_BASE_URL")
+    timezone: str = Field("Asia/Jakarta", alias="ADUAN_TIMEZONE")
+    retention_days: int = Field(90, alias="ADUAN_RETENTION_DAYS")
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
