@@ -25,6 +25,7 @@ from bot.gateway.inbox import Inbox
 from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
+from bot.scheduler import Scheduler
 from bot.store.db import session_factory
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Gateway:
             asyncio.create_task(self.processor.run_forever(), name="inbox"),
             asyncio.create_task(self.worker.run_forever(), name="outbox"),
             asyncio.create_task(self._announce_when_ready(), name="ready"),
+            asyncio.create_task(Scheduler(self.sessions, on_outbox=self._outbox_ready).run_forever(), name="sla"),
         ]
 
     async def stop(self) -> None:
