@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +29,9 @@ from bot.masking import mask_text
 from bot.store import models as m
 from bot.texts import render
 from bot.tickets import TicketService
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,13 @@ class Scheduler:
         self.clock = self.service.clock
         self.on_outbox = on_outbox
         self.housekeeping = housekeeping
+
+    @classmethod
+    def for_settings(
+        cls, sessions: sessionmaker[Session], settings: Settings, on_outbox: Callable[[], None] | None = None
+    ) -> Scheduler:
+        """The gateway's scheduler, in the configured city time zone."""
+        return cls(sessions, TicketService(sessions, tz=ZoneInfo(settings.timezone)), on_outbox=on_outbox)
 
     # --- one pass -----------------------------------------------------------------------------
 

@@ -84,8 +84,12 @@ class Gateway:
             asyncio.create_task(self.processor.run_forever(), name="inbox"),
             asyncio.create_task(self.worker.run_forever(), name="outbox"),
             asyncio.create_task(self._announce_when_ready(), name="ready"),
-            asyncio.create_task(Scheduler(self.sessions, on_outbox=self._outbox_ready).run_forever(), name="sla"),
         ]
+        if self.settings.sla_interval_seconds > 0:
+            scheduler = Scheduler.for_settings(self.sessions, self.settings, self._outbox_ready)
+            self._tasks.append(
+                asyncio.create_task(scheduler.run_forever(self.settings.sla_interval_seconds), name="sla")
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:
