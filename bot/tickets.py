@@ -330,16 +330,21 @@ class TicketService:
         opd_id: str | None = None,
         rating: int | None = None,
         now: datetime | None = None,
+        by_coordinator: bool | None = None,
     ) -> TicketView:
         """Apply one lifecycle transition; an illegal one raises TransitionError and writes nothing.
 
         `opd_id` re-routes (`didisposisikan` → `didisposisikan`, or the first disposition of a
         coordinator's `baru` ticket). The citizen is notified through the outbox in the same commit.
+        `by_coordinator` says the koordinator acts (`/disposisi`): only they may re-route a ticket
+        that has already bounced twice; None infers it from `actor`.
         """
         now = now or datetime.now(UTC)
         with self.sessions() as session, session.begin():
             ticket = self._ticket(session, code, for_update=True)
-            view, _ = self.apply_transition(session, ticket, target, actor=actor, note=note, opd_id=opd_id, now=now)
+            view, _ = self.apply_transition(
+                session, ticket, target, actor=actor, note=note, opd_id=opd_id, now=now, by_coordinator=by_coordinator
+            )
             if rating is not None:
                 ticket.rating = rating
                 view = self._view(session, ticket.id)
@@ -356,6 +361,7 @@ class TicketService:
         opd_id: str | None = None,
         now: datetime,
         notify_citizen: bool = True,
+        by_coordinator: bool | None = None,
     ) -> tuple[TicketView, Status]:
         """The transition inside the caller's transaction (the scheduler records its action with it).
 
@@ -376,7 +382,8 @@ class TicketService:
                 raise TransitionError("OPD tujuan hanya dapat dipilih saat mendisposisikan laporan.")
             if source is Status.DIDISPOSISIKAN and opd_id == ticket.opd_id:
                 raise TransitionError("Laporan sudah berada di OPD tersebut.")
-            if rerouting and not self.is_coordinator_actor(actor):
+            coordinator = self.is_coordinator_actor(actor) if by_coordinator is None else by_coordinator
+            if rerouting and not coordinator:
                 self._refuse_ping_pong(session, ticket)
             ticket.opd_id = opd_id
         elif rerouting:

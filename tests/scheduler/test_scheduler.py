@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.lifecycle import TransitionError
+from bot.gateway.channels.telegram import MAX_CALLBACK_DATA
 from bot.scheduler import Scheduler
 from bot.store import models as m
 from bot.store.migrate import upgrade
@@ -106,6 +107,11 @@ def test_ping_pong_escalates_and_a_third_reroute_by_an_opd_is_refused(svc: Ticke
     assert svc.get(t.code).opd_id == "dpupr"
     decided = svc.change_status(t.code, "didisposisikan", actor="koordinator:telegram:9", note="PUPR", opd_id="dlh")
     assert decided.opd_id == "dlh"
+    # The relay's /disposisi says explicitly that the koordinator acts, whatever its actor string.
+    again = svc.change_status(
+        t.code, "didisposisikan", actor="telegram:9", note="kembali", opd_id="dpupr", by_coordinator=True
+    )
+    assert again.opd_id == "dpupr"
 
 
 def test_digest_content_and_no_repeats(svc: TicketService) -> None:
@@ -133,6 +139,11 @@ def test_rating_does_not_close_and_auto_close_tells_the_citizen(svc: TicketServi
     svc.change_status(t.code, "selesai", actor="admin:disdukcapil", note="KTP sudah jadi", now=at("2026-11-30 10:00"))
     asked = sent(svc, "111")[-1]
     assert "Apakah masalah Anda sudah teratasi?" in asked
+    with svc.sessions() as s:
+        last = s.scalars(select(m.OutboxMessage).order_by(m.OutboxMessage.id.desc()).limit(1)).one()
+    titles = [b["title"] for b in last.payload["buttons"]]
+    assert titles == ["⭐ 1", "⭐ 2", "⭐ 3", "⭐ 4", "⭐ 5", "Belum selesai"]
+    assert all(len(b["payload"].encode()) <= MAX_CALLBACK_DATA for b in last.payload["buttons"])
     rated = svc.rate(t.code, "telegram", "111", 5, now=at("2026-11-30 11:00"))
     assert rated.status == "selesai" and rated.rating == 5 and rated.closed_at is None
     assert rated.events[-1].note == "Penilaian warga: 5/5"
