@@ -196,7 +196,7 @@ class TicketService:
         category = self.taxonomy.get(new.category_id)
         routed = category.id in self.taxonomy.categories
         status = Status.DIDISPOSISIKAN if routed else Status.BARU
-        due_at = self.calendar.deadline(now, category.sla_days)
+        due_at = self.calendar.deadline(now, category.sla_days, self.clock.tz)
         last_error: Exception | None = None
         for _ in range(CODE_ATTEMPTS):
             try:
@@ -402,9 +402,9 @@ class TicketService:
         if dst in (Status.DITUTUP, Status.DITOLAK):
             ticket.closed_at = now
         if dst is Status.DIDISPOSISIKAN and ticket.opd_id != from_opd:
-            ticket.due_at = self.calendar.deadline(now, category.sla_days)
+            ticket.due_at = self.calendar.deadline(now, category.sla_days, self.clock.tz)
         if source is Status.SELESAI and dst is Status.DIPROSES:  # reopened: a fresh deadline
-            ticket.due_at = self.calendar.deadline(now, category.sla_days)
+            ticket.due_at = self.calendar.deadline(now, category.sla_days, self.clock.tz)
             ticket.resolved_at = None
         session.add(
             m.TicketEvent(

@@ -215,3 +215,18 @@ def test_two_schedulers_at_the_same_instant_send_each_message_once(pg_url: str) 
     assert len(keys) == actions == 5 * 2 + len(CHATS)  # per ticket: first-response + overdue; digests
     assert outbox_count(svc) == 5 + 5 * 2 + len(CHATS)  # escalations to the coordinator, citizens, digests
     assert date(2026, 12, 31).isoformat() in {d.deadline for r in results for d in r}
+
+
+def test_a_wita_city_gets_its_own_office_hours_and_due_day(sqlite_url: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    upgrade(sqlite_url)
+    wita = ZoneInfo("Asia/Makassar")
+    svc = TicketService(TicketService.from_url(sqlite_url).sessions, tz=wita)
+    svc.sync_opds()
+    register_chats(svc)
+    t = svc.create_ticket(new(), now=at("2026-12-23 10:00"))
+    assert t.due_at.astimezone(wita).date() == date(2026, 12, 30)
+    sched = Scheduler(svc.sessions, svc)
+    assert "due_today" in ticket_kinds(sched.tick(at("2026-12-30 07:30")))  # 08:30 WITA
+    assert sched.tick(at("2026-12-30 15:30")) == []  # 16:30 WITA: closed, though 15:30 in Jakarta
