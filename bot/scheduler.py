@@ -92,10 +92,18 @@ class Scheduler:
 
     @classmethod
     def for_settings(
-        cls, sessions: sessionmaker[Session], settings: Settings, on_outbox: Callable[[], None] | None = None
+        cls,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        on_outbox: Callable[[], None] | None = None,
+        housekeeping: Callable[[datetime], str | None] | None = None,
     ) -> Scheduler:
-        """The gateway's scheduler, in the configured city time zone."""
-        return cls(sessions, TicketService(sessions, tz=ZoneInfo(settings.timezone)), on_outbox=on_outbox)
+        """The gateway's scheduler, in the configured city time zone.
+
+        RETENTION HOOK: pass the retention purge (bot/retention.py) as `housekeeping` once it exists.
+        """
+        service = TicketService(sessions, tz=ZoneInfo(settings.timezone))
+        return cls(sessions, service, on_outbox=on_outbox, housekeeping=housekeeping)
 
     # --- one pass -----------------------------------------------------------------------------
 

@@ -230,3 +230,12 @@ def test_a_wita_city_gets_its_own_office_hours_and_due_day(sqlite_url: str) -> N
     sched = Scheduler(svc.sessions, svc)
     assert "due_today" in ticket_kinds(sched.tick(at("2026-12-30 07:30")))  # 08:30 WITA
     assert sched.tick(at("2026-12-30 15:30")) == []  # 16:30 WITA: closed, though 15:30 in Jakarta
+
+
+def test_housekeeping_hook_runs_once_a_working_day(sqlite_service: TicketService) -> None:
+    calls: list = []
+    sched = Scheduler(sqlite_service.sessions, sqlite_service, housekeeping=lambda now: calls.append(now) or "purged")
+    assert sched.tick(at("2026-12-26 09:00")) == []  # Saturday
+    done = sched.tick(at("2026-12-28 09:00"))
+    assert [d.line() for d in done] == ["housekeeping purged [system @ 2026-12-28]"]
+    assert sched.tick(at("2026-12-28 10:00")) == [] and len(calls) == 1
