@@ -239,3 +239,28 @@ def test_housekeeping_hook_runs_once_a_working_day(sqlite_service: TicketService
     done = sched.tick(at("2026-12-28 09:00"))
     assert [d.line() for d in done] == ["housekeeping purged [system @ 2026-12-28]"]
     assert sched.tick(at("2026-12-28 10:00")) == [] and len(calls) == 1
+
+
+def test_two_tick_processes_at_the_same_instant_send_each_message_once(pg_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bot.config import REPO_ROOT
+
+    upgrade(pg_url)
+    svc = TicketService.from_url(pg_url)
+    svc.sync_opds()
+    register_chats(svc)
+    for user in range(3):
+        svc.create_ticket(new(user=str(200 + user)), now=at("2026-12-23 10:00"))
+    env = {**os.environ, "ADUAN_DATABASE_URL": pg_url, "PYTHONPATH": str(REPO_ROOT)}
+    cmd = [sys.executable, "-m", "bot.cli", "sla", "tick", "--at", "2026-12-31T08:00+07:00"]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    lines = [line for out, _ in outputs for line in out.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)) == 3 * 2 + len(CHATS)
+    assert outbox_count(svc) == 3 + 3 * 2 + len(CHATS)
