@@ -1,8 +1,9 @@
-"""A citizen's own tickets: status by code, the list, and the rating that closes a ticket."""
+"""A citizen's own tickets: status (with or without the code), the list, rating and reopening."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,11 +13,15 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import sender, ticket_service
 from bot.domain.codes import find_codes
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import Status, TransitionError
 from bot.masking import mask_text
-from bot.tickets import TicketView
+from bot.tickets import TicketService, TicketView
 
 RECENT = 5
+LOW_RATING = 2
+ASK_REOPEN_REASON = "utter_ask_reopen_reason"
+"""Asked by Rasa's reopen_form itself (domain.yml); named here so the unused-response check sees it."""
+OPEN = (Status.BARU, Status.DIDISPOSISIKAN, Status.DIPROSES)
 _RATING_RE = re.compile(r"(?<!\d)([1-5])(?!\d)")
 
 
@@ -33,7 +38,11 @@ def status_kwargs(ticket: TicketView) -> dict[str, Any]:
 
 
 class ActionCheckStatus(Action):
-    """Status of a code the citizen names; only their own tickets are ever shown."""
+    """Status of a code the citizen names; only their own tickets are ever shown.
+
+    Without a code ("ada kabar?", "gimana laporan saya") the latest open ticket is shown, with
+    its last admin note and due date; when none is open, the latest ticket.
+    """
 
     def name(self) -> str:
         return "action_check_status"
@@ -48,9 +57,10 @@ class ActionCheckStatus(Action):
             if not recent:
                 dispatcher.utter_message(response="utter_ask_ticket_code")
                 return []
-            for ticket in recent[:3]:
-                dispatcher.utter_message(response="utter_status", **status_kwargs(ticket))
-            return []
+            open_ones = [t for t in recent if t.status in OPEN]
+            latest = (open_ones or recent)[0]
+            dispatcher.utter_message(response="utter_status", **status_kwargs(latest))
+            return [SlotSet("ticket_code", latest.code)]
         for code in dict.fromkeys(codes):
             found = service.for_citizen(channel, user_id, code=code)
             if found:
@@ -77,7 +87,11 @@ class ActionMyTickets(Action):
 
 
 class ActionRateTicket(Action):
-    """A 1–5 rating closes the citizen's most recent `selesai` ticket (or the one named)."""
+    """A 1–5 rating of the citizen's `selesai` ticket (the one named, else the latest).
+
+    The rating is recorded and shown to the OPD but does not close the ticket; a rating of 1–2
+    asks whether the problem is still there and offers reopening.
+    """
 
     def name(self) -> str:
         return "action_rate_ticket"
@@ -86,7 +100,7 @@ class ActionRateTicket(Action):
         channel, user_id = sender(tracker)
         text = tracker.latest_message.get("text") or ""
         service = ticket_service()
-        codes = find_codes(text)
+        codes = list(tracker.get_latest_entity_values("ticket_code")) or find_codes(text)
         candidates = (
             service.for_citizen(channel, user_id, code=codes[0]) if codes else service.for_citizen(channel, user_id)
         )
@@ -95,12 +109,91 @@ class ActionRateTicket(Action):
             dispatcher.utter_message(response="utter_nothing_to_rate")
             return []
         ticket = resolved[0]
-        stars = text.count("⭐")
-        match = _RATING_RE.search(text.replace(ticket.code, ""))
-        rating = int(match.group(1)) if match else stars if 1 <= stars <= 5 else None
+        rating = _rating(tracker, text.replace(ticket.code, ""))
         if rating is None:
             dispatcher.utter_message(response="utter_ask_rating", code=ticket.code)
             return []
         service.rate(ticket.code, channel, user_id, rating)
-        dispatcher.utter_message(response="utter_rating_thanks", rating=rating, code=ticket.code)
-        return []
+        if rating <= LOW_RATING:
+            dispatcher.utter_message(
+                response="utter_rating_low_offer_reopen",
+                rating=rating,
+                code=ticket.code,
+                buttons=[{"title": "Belum selesai", "payload": f'/reopen_ticket{{"ticket_code":"{ticket.code}"}}'}],
+            )
+        else:
+            dispatcher.utter_message(response="utter_rating_thanks", rating=rating, code=ticket.code)
+        return [SlotSet("ticket_code", ticket.code)]
+
+
+def _rating(tracker: Tracker, text: str) -> int | None:
+    for value in tracker.get_latest_entity_values("rating"):
+        if str(value).strip() in {"1", "2", "3", "4", "5"}:
+            return int(value)
+    stars = text.count("⭐")
+    match = _RATING_RE.search(text)
+    return int(match.group(1)) if match else stars if 1 <= stars <= 5 else None
+
+
+def reopenable(service: TicketService, tracker: Tracker) -> tuple[TicketView | None, TicketView | None]:
+    """(the ticket the citizen may reopen now, else the latest one whose window has passed)."""
+    channel, user_id = sender(tracker)
+    named = list(tracker.get_latest_entity_values("ticket_code")) or find_codes(
+        tracker.latest_message.get("text") or ""
+    )
+    slot = tracker.get_slot("ticket_code")
+    code = named[0] if named else slot
+    tickets = service.for_citizen(channel, user_id, code=code) if code else []
+    if not tickets or tickets[0].status not in (Status.SELESAI, Status.DITUTUP):
+        tickets = service.for_citizen(channel, user_id)
+    now = datetime.now(UTC)
+    for t in tickets:
+        until = service.reopen_until(t)
+        if t.status == Status.SELESAI and until is not None and now <= until:
+            return t, None
+    late = next((t for t in tickets if t.status in (Status.SELESAI, Status.DITUTUP) and t.resolved_at), None)
+    return None, late
+
+
+class ActionCheckReopen(Action):
+    """Before asking for a reason: is there a finished ticket this citizen may still reopen?"""
+
+    def name(self) -> str:
+        return "action_check_reopen"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ticket, late = reopenable(ticket_service(), tracker)
+        if ticket is not None:
+            return [SlotSet("ticket_code", ticket.code), SlotSet("reopen_allowed", True)]
+        if late is not None:
+            dispatcher.utter_message(response="utter_reopen_window_closed", code=late.code)
+        else:
+            dispatcher.utter_message(response="utter_nothing_to_reopen")
+        return [SlotSet("reopen_allowed", False)]
+
+
+class ActionReopenTicket(Action):
+    """The reason is in: the ticket goes back to `diproses` and the OPD chat is told."""
+
+    def name(self) -> str:
+        return "action_reopen_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        channel, user_id = sender(tracker)
+        service = ticket_service()
+        reason = (tracker.get_slot("reopen_reason") or "").strip()
+        done = [SlotSet("reopen_reason", None), SlotSet("reopen_allowed", None)]
+        ticket, late = reopenable(service, tracker)
+        if ticket is None:
+            if late is not None:
+                dispatcher.utter_message(response="utter_reopen_window_closed", code=late.code)
+            else:
+                dispatcher.utter_message(response="utter_nothing_to_reopen")
+            return done
+        try:
+            view = service.reopen(ticket.code, channel, user_id, reason or "Warga menyatakan masalah belum teratasi")
+        except TransitionError:
+            dispatcher.utter_message(response="utter_reopen_window_closed", code=ticket.code)
+            return done
+        dispatcher.utter_message(response="utter_reopened", code=view.code, opd=view.opd_name, due=view.due_text)
+        return done

@@ -250,6 +250,39 @@ def dev_fake_line(host: str, port: int, channel_secret: str, access_token: str, 
     run(host, port, channel_secret, access_token, url)
 
 
+# --- sla ------------------------------------------------------------------------------------
+
+
+@main.group()
+def sla() -> None:
+    """Deadlines: reminders, escalations, digests and automatic closes."""
+
+
+@sla.command("tick")
+@click.option("--at", "at", help="the instant (ISO-8601; without an offset it is ADUAN_TIMEZONE time); default now")
+def sla_tick(at: str | None) -> None:
+    """Run exactly one scheduler pass at that instant, printing one line per action."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.scheduler import Scheduler
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    if at:
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError:
+            _fail(f"Waktu '{at}' tidak dikenali; gunakan ISO-8601, misalnya 2026-12-28T08:00+07:00.")
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=ZoneInfo(settings.timezone))
+    service = _service()
+    done = Scheduler(service.sessions, service).tick(now)
+    for action in done:
+        click.echo(action.line())
+    click.echo(f"{len(done)} tindakan pada {now.isoformat()}", err=True)
+
+
 # --- gateway --------------------------------------------------------------------------------
 
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(None, alias="ADUAN_PUBLIC_BASE_URL")
     timezone: str = Field("Asia/Jakarta", alias="ADUAN_TIMEZONE")
     retention_days: int = Field(90, alias="ADUAN_RETENTION_DAYS")
+    sla_interval_seconds: float = Field(60.0, alias="ADUAN_SLA_INTERVAL_SECONDS")
+    """How often the gateway runs a scheduler pass; 0 turns it off (cron runs `aduan sla tick` instead)."""
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")

@@ -77,3 +77,42 @@ def handoff_requested(session: Session, taxonomy: Taxonomy, channel: str, user_i
     """Tell the coordinator's chats that a citizen wants a person; returns how many chats were told."""
     payload = {"text": render("handoff_to_admin", sender=f"{channel}:{user_id}", text=text)}
     return len(to_coordinator(session, taxonomy, payload))
+
+
+# --- deadlines, rating and reopening (issue 9) ----------------------------------------------------
+
+
+def feedback_buttons(code: str) -> list[dict[str, str]]:
+    """Rating 1–5 and "Belum selesai" as intent payloads carrying the ticket code (fits Telegram's 64 bytes)."""
+    buttons = [
+        {"title": f"⭐ {n}", "payload": f'/give_rating{{"ticket_code":"{code}","rating":"{n}"}}'} for n in range(1, 6)
+    ]
+    buttons.append({"title": "Belum selesai", "payload": f'/reopen_ticket{{"ticket_code":"{code}"}}'})
+    return buttons
+
+
+def resolved_ask_feedback(
+    session: Session, taxonomy: Taxonomy, view: TicketView, note: str | None, *, ticket_id: int
+) -> m.OutboxMessage:
+    """`selesai`: ask the citizen whether the problem is solved, with rating and reopen buttons."""
+    note_line = render("status_note_line", note=note) if note else ""
+    text = render("resolved_ask_feedback", code=view.code, opd=taxonomy.opds[view.opd_id].name, note_line=note_line)
+    payload = {"text": text, "buttons": feedback_buttons(view.code)}
+    return queue(session, view.channel, view.chat_id, payload, ticket_id=ticket_id)
+
+
+def rating_to_opd(session: Session, view: TicketView, rating: int, *, ticket_id: int) -> list[m.OutboxMessage]:
+    return to_opd(
+        session, view.opd_id, {"text": render("rating_to_opd", code=view.code, rating=rating)}, ticket_id=ticket_id
+    )
+
+
+def reopened_to_opd(session: Session, view: TicketView, reason: str, *, ticket_id: int) -> list[m.OutboxMessage]:
+    text = render("reopened_to_opd", code=view.code, reason=mask_reason(reason), due=view.due_text)
+    return to_opd(session, view.opd_id, {"text": text}, ticket_id=ticket_id)
+
+
+def mask_reason(text: str) -> str:
+    from bot.masking import mask_text
+
+    return mask_text(text)

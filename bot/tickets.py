@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot import notify
+from bot.config import get_settings
+from bot.domain import sla
 from bot.domain.categories import Taxonomy, load_taxonomy
 from bot.domain.codes import new_code, normalize_code
 from bot.domain.lifecycle import (
-    REOPEN_WINDOW_WORKDAYS,
     STATUS_LABELS,
     Status,
     TransitionError,
@@ -142,10 +144,12 @@ class TicketService:
         sessions: sessionmaker[Session],
         taxonomy: Taxonomy | None = None,
         calendar: WorkCalendar | None = None,
+        tz: ZoneInfo | None = None,
     ) -> None:
         self.sessions = sessions
         self.taxonomy = taxonomy or load_taxonomy()
         self.calendar = calendar or WorkCalendar(self.taxonomy.cuti_bersama)
+        self.clock = sla.OfficeClock(self.calendar, tz or ZoneInfo(get_settings().timezone))
 
     @classmethod
     def from_url(cls, url: str) -> TicketService:
@@ -192,7 +196,7 @@ class TicketService:
         category = self.taxonomy.get(new.category_id)
         routed = category.id in self.taxonomy.categories
         status = Status.DIDISPOSISIKAN if routed else Status.BARU
-        due_at = self.calendar.deadline(now, category.sla_days)
+        due_at = self.calendar.deadline(now, category.sla_days, self.clock.tz)
         last_error: Exception | None = None
         for _ in range(CODE_ATTEMPTS):
             try:
@@ -326,80 +330,176 @@ class TicketService:
         opd_id: str | None = None,
         rating: int | None = None,
         now: datetime | None = None,
+        by_coordinator: bool | None = None,
     ) -> TicketView:
         """Apply one lifecycle transition; an illegal one raises TransitionError and writes nothing.
 
         `opd_id` re-routes (`didisposisikan` → `didisposisikan`, or the first disposition of a
         coordinator's `baru` ticket). The citizen is notified through the outbox in the same commit.
+        `by_coordinator` says the koordinator acts (`/disposisi`): only they may re-route a ticket
+        that has already bounced twice; None infers it from `actor`.
         """
         now = now or datetime.now(UTC)
         with self.sessions() as session, session.begin():
             ticket = self._ticket(session, code, for_update=True)
-            source = Status(ticket.status)
-            reopen_open = True
-            if source is Status.SELESAI and ticket.resolved_at is not None:
-                elapsed = self.calendar.workdays_between(ticket.resolved_at.date(), now.date())
-                reopen_open = elapsed <= REOPEN_WINDOW_WORKDAYS
-            check_transition(source, target, note, reopen_window_open=reopen_open)
-            dst = Status(target)
-            from_opd = ticket.opd_id
-            if opd_id is not None:
-                if opd_id not in self.taxonomy.opds:
-                    raise TransitionError(f"OPD '{opd_id}' tidak dikenal.")
-                if dst is not Status.DIDISPOSISIKAN:
-                    raise TransitionError("OPD tujuan hanya dapat dipilih saat mendisposisikan laporan.")
-                if source is Status.DIDISPOSISIKAN and opd_id == ticket.opd_id:
-                    raise TransitionError("Laporan sudah berada di OPD tersebut.")
-                ticket.opd_id = opd_id
-            elif source is Status.DIDISPOSISIKAN and dst is Status.DIDISPOSISIKAN:
-                raise TransitionError("Pengalihan laporan wajib menyebutkan OPD tujuan.")
-            elif (
-                source is Status.BARU
-                and dst is Status.DIDISPOSISIKAN
-                and ticket.category_id not in self.taxonomy.categories
-            ):
-                raise TransitionError("Laporan berkategori 'lainnya' wajib diberi OPD tujuan.")
-            ticket.status = dst.value
-            ticket.updated_at = now
+            view, _ = self.apply_transition(
+                session, ticket, target, actor=actor, note=note, opd_id=opd_id, now=now, by_coordinator=by_coordinator
+            )
             if rating is not None:
                 ticket.rating = rating
+                view = self._view(session, ticket.id)
+            return view
+
+    def apply_transition(
+        self,
+        session: Session,
+        ticket: m.Ticket,
+        target: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        opd_id: str | None = None,
+        now: datetime,
+        notify_citizen: bool = True,
+        by_coordinator: bool | None = None,
+    ) -> tuple[TicketView, Status]:
+        """The transition inside the caller's transaction (the scheduler records its action with it).
+
+        The caller holds the ticket row locked. Returns the new view and the source status.
+        """
+        source = Status(ticket.status)
+        reopen_open = True
+        if source is Status.SELESAI and ticket.resolved_at is not None:
+            reopen_open = now <= self.clock.reopen_until(ticket.resolved_at)
+        check_transition(source, target, note, reopen_window_open=reopen_open)
+        dst = Status(target)
+        from_opd = ticket.opd_id
+        rerouting = source is Status.DIDISPOSISIKAN and dst is Status.DIDISPOSISIKAN
+        if opd_id is not None:
+            if opd_id not in self.taxonomy.opds:
+                raise TransitionError(f"OPD '{opd_id}' tidak dikenal.")
+            if dst is not Status.DIDISPOSISIKAN:
+                raise TransitionError("OPD tujuan hanya dapat dipilih saat mendisposisikan laporan.")
+            if source is Status.DIDISPOSISIKAN and opd_id == ticket.opd_id:
+                raise TransitionError("Laporan sudah berada di OPD tersebut.")
+            coordinator = self.is_coordinator_actor(actor) if by_coordinator is None else by_coordinator
+            if rerouting and not coordinator:
+                self._refuse_ping_pong(session, ticket)
+            ticket.opd_id = opd_id
+        elif rerouting:
+            raise TransitionError("Pengalihan laporan wajib menyebutkan OPD tujuan.")
+        elif (
+            source is Status.BARU
+            and dst is Status.DIDISPOSISIKAN
+            and ticket.category_id not in self.taxonomy.categories
+        ):
+            raise TransitionError("Laporan berkategori 'lainnya' wajib diberi OPD tujuan.")
+        ticket.status = dst.value
+        ticket.updated_at = now
+        category = self.taxonomy.categories.get(ticket.category_id, self.taxonomy.fallback)
+        if dst is Status.SELESAI:
+            ticket.resolved_at = now
+        if dst in (Status.DITUTUP, Status.DITOLAK):
+            ticket.closed_at = now
+        if dst is Status.DIDISPOSISIKAN and ticket.opd_id != from_opd:
+            ticket.due_at = self.calendar.deadline(now, category.sla_days, self.clock.tz)
+        if source is Status.SELESAI and dst is Status.DIPROSES:  # reopened: a fresh deadline
+            ticket.due_at = self.calendar.deadline(now, category.sla_days, self.clock.tz)
+            ticket.resolved_at = None
+        session.add(
+            m.TicketEvent(
+                ticket_id=ticket.id,
+                actor=actor,
+                from_status=source.value,
+                to_status=dst.value,
+                from_opd=from_opd,
+                to_opd=ticket.opd_id,
+                note=note,
+                created_at=now,
+            )
+        )
+        session.flush()
+        view = self._view(session, ticket.id)
+        if notify_citizen and not actor.startswith("warga:"):  # the citizen's own change is answered in chat
             if dst is Status.SELESAI:
-                ticket.resolved_at = now
-            if dst in (Status.DITUTUP, Status.DITOLAK):
-                ticket.closed_at = now
-            if dst is Status.DIDISPOSISIKAN and ticket.opd_id != from_opd:
-                category = self.taxonomy.categories.get(ticket.category_id, self.taxonomy.fallback)
-                ticket.due_at = self.calendar.deadline(now, category.sla_days)
+                notify.resolved_ask_feedback(session, self.taxonomy, view, note, ticket_id=ticket.id)
+            else:
+                notify.status_changed(session, self.taxonomy, view, source, note, ticket_id=ticket.id)
+        return view, source
+
+    def is_coordinator_actor(self, actor: str) -> bool:
+        """The coordinator (or an operator at the CLI, or the system) may always re-route."""
+        return actor.startswith(("koordinator", "cli:", "sistem:", f"admin:{self.taxonomy.coordinator_opd}"))
+
+    def _refuse_ping_pong(self, session: Session, ticket: m.Ticket) -> None:
+        events = session.scalars(select(m.TicketEvent).where(m.TicketEvent.ticket_id == ticket.id)).all()
+        facts = [sla.EventFact(e.actor, e.from_status, e.to_status, e.from_opd, e.to_opd, e.created_at) for e in events]
+        if len(sla.reroutes(facts)) >= sla.PING_PONG_LIMIT:
+            raise TransitionError(
+                f"Laporan ini sudah {sla.PING_PONG_LIMIT} kali dialihkan antar-OPD, sehingga penentuan OPD "
+                "kini diputuskan oleh koordinator (/disposisi). Mohon hubungi koordinator bila laporan ini "
+                "memang bukan kewenangan OPD Anda."
+            )
+
+    def rate(self, code: str, channel: str, user_id: str, rating: int, *, now: datetime | None = None) -> TicketView:
+        """Record a citizen's 1–5 rating as an audit event and show it to the OPD.
+
+        It does not close the ticket: the citizen may still reopen within the window, and the
+        scheduler closes it when the window ends.
+        """
+        if not 1 <= rating <= 5:
+            raise ValueError("rating must be 1..5")
+        now = now or datetime.now(UTC)
+        with self.sessions() as session, session.begin():
+            ticket = self._own_ticket(session, code, channel, user_id)
+            if ticket.status not in (Status.SELESAI, Status.DITUTUP):
+                raise TransitionError("Penilaian hanya dapat diberikan untuk laporan yang sudah selesai.")
+            ticket.rating = rating
+            ticket.updated_at = now
             session.add(
                 m.TicketEvent(
                     ticket_id=ticket.id,
-                    actor=actor,
-                    from_status=source.value,
-                    to_status=dst.value,
-                    from_opd=from_opd,
+                    actor=f"warga:{channel}:{user_id}",
+                    from_status=ticket.status,
+                    to_status=ticket.status,
+                    from_opd=ticket.opd_id,
                     to_opd=ticket.opd_id,
-                    note=note,
+                    note=f"Penilaian warga: {rating}/5",
                     created_at=now,
                 )
             )
             session.flush()
             view = self._view(session, ticket.id)
-            notify.status_changed(session, self.taxonomy, view, source, note, ticket_id=ticket.id)
+            notify.rating_to_opd(session, view, rating, ticket_id=ticket.id)
             return view
 
-    def rate(self, code: str, channel: str, user_id: str, rating: int) -> TicketView:
-        """A citizen's 1–5 rating of a `selesai` ticket closes it."""
-        if not 1 <= rating <= 5:
-            raise ValueError("rating must be 1..5")
-        if not self.for_citizen(channel, user_id, code):
+    def reopen(self, code: str, channel: str, user_id: str, reason: str, *, now: datetime | None = None) -> TicketView:
+        """The citizen says the problem is still there: back to `diproses` (within the window)."""
+        if not reason or not reason.strip():
+            raise TransitionError("Mohon sebutkan apa yang masih belum selesai.")
+        now = now or datetime.now(UTC)
+        with self.sessions() as session, session.begin():
+            ticket = self._own_ticket(session, code, channel, user_id)
+            view, _ = self.apply_transition(
+                session,
+                ticket,
+                Status.DIPROSES.value,
+                actor=f"warga:{channel}:{user_id}",
+                note=f"Dibuka kembali oleh warga: {reason.strip()}",
+                now=now,
+            )
+            notify.reopened_to_opd(session, view, reason.strip(), ticket_id=ticket.id)
+            return view
+
+    def reopen_until(self, view: TicketView) -> datetime | None:
+        return self.clock.reopen_until(view.resolved_at) if view.resolved_at else None
+
+    def _own_ticket(self, session: Session, code: str, channel: str, user_id: str) -> m.Ticket:
+        ticket = self._ticket(session, code, for_update=True)
+        citizen = ticket.citizen
+        if (citizen.channel, citizen.external_user_id) != (channel, user_id):
             raise TicketNotFound(code)
-        return self.change_status(
-            code,
-            Status.DITUTUP.value,
-            actor=f"warga:{channel}:{user_id}",
-            note=f"Nilai {rating}",
-            rating=rating,
-        )
+        return ticket
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -57,15 +57,15 @@ class WorkCalendar:
                 count += 1
         return count
 
-    def deadline(self, created_at: datetime, sla_days: int) -> datetime:
-        """End of the working day `sla_days` working days after the ticket arrived (in WIB).
+    def deadline(self, created_at: datetime, sla_days: int, tz: ZoneInfo = WIB) -> datetime:
+        """End of the working day `sla_days` working days after the ticket arrived (in the city's zone).
 
         A complaint sent on a holiday or after hours still counts from its calendar day:
         the clock starts with the next working day either way.
         """
-        local = created_at.astimezone(WIB) if created_at.tzinfo else created_at.replace(tzinfo=WIB)
+        local = created_at.astimezone(tz) if created_at.tzinfo else created_at.replace(tzinfo=tz)
         due_day = self.add_workdays(local.date(), sla_days)
-        return datetime.combine(due_day, END_OF_DAY, tzinfo=WIB)
+        return datetime.combine(due_day, END_OF_DAY, tzinfo=tz)
 
 
 HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")

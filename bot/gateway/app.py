@@ -25,6 +25,7 @@ from bot.gateway.inbox import Inbox
 from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
+from bot.scheduler import Scheduler
 from bot.store.db import session_factory
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,11 @@ class Gateway:
             asyncio.create_task(self.worker.run_forever(), name="outbox"),
             asyncio.create_task(self._announce_when_ready(), name="ready"),
         ]
+        if self.settings.sla_interval_seconds > 0:
+            scheduler = Scheduler.for_settings(self.sessions, self.settings, self._outbox_ready)
+            self._tasks.append(
+                asyncio.create_task(scheduler.run_forever(self.settings.sla_interval_seconds), name="sla")
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -227,3 +227,24 @@ class Handoff(Base):
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+
+
+class SlaAction(Base):
+    """One reminder, escalation, digest or automatic close, done once.
+
+    The unique (kind, subject, deadline) key is what makes the scheduler safe to restart and to run
+    on several replicas: the row and its outbox messages commit together or not at all.
+    `subject` is `ticket:<id>` or `chat:<channel>:<chat_id>`; `deadline` is the instant (ISO) or
+    local date the action belongs to.
+    """
+
+    __tablename__ = "sla_actions"
+    __table_args__ = (UniqueConstraint("kind", "subject", "deadline", name="uq_sla_actions_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    deadline: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -208,7 +208,7 @@ async def test_status_only_for_own_tickets(store: TicketService) -> None:
     assert other.messages[0]["response"] == "utter_status_not_found"
 
 
-async def test_rating_closes_a_finished_ticket(store: TicketService) -> None:
+async def test_rating_is_recorded_without_closing(store: TicketService) -> None:
     t = store.create_ticket(
         NewTicket(channel="line", user_id="U1", chat_id="U1", description="air keruh", category_id="air_bersih")
     )
@@ -217,7 +217,7 @@ async def test_rating_closes_a_finished_ticket(store: TicketService) -> None:
     d = CollectingDispatcher()
     await tickets.ActionRateTicket().run(d, tracker(sender="line:U1", text="bintang 4", intent="give_rating"), DOMAIN)
     assert d.messages[0]["response"] == "utter_rating_thanks"
-    assert store.get(t.code).status == "ditutup" and store.get(t.code).rating == 4
+    assert store.get(t.code).status == "selesai" and store.get(t.code).rating == 4
 
 
 async def test_fallback_question_offers_readable_choices() -> None:

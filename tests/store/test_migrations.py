@@ -20,6 +20,7 @@ EXPECTED = {
     "inbound_messages",
     "outbox",
     "handoffs",
+    "sla_actions",
     "alembic_version",
 }
 
