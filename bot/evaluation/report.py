@@ -1,0 +1,137 @@
+"""Figures and the Markdown/JSON report of a conversation run (transcripts masked)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.evaluation.conversations import Outcome
+from bot.masking import mask_text
+
+GROUP_NAMES = {"cooperative": "kooperatif", "free": "bebas mengetik"}
+
+
+def _rate(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    ok = sum(o.success for o in outcomes)
+    return {"n": len(outcomes), "success": ok, "rate": round(ok / len(outcomes), 4) if outcomes else None}
+
+
+def percentile(values: Sequence[int], q: float) -> float | None:
+    """Nearest-rank percentile (no interpolation: turns are whole numbers)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return float(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)])
+
+
+def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    turns = [o.turns for o in outcomes]
+    groups = sorted({o.group for o in outcomes})
+    channels = sorted({o.channel for o in outcomes})
+    expected = sum(o.expected for o in outcomes)
+    right = sum(o.right_category for o in outcomes)
+    return {
+        "citizens": len(outcomes),
+        "overall": _rate(outcomes),
+        "by_group": {g: _rate([o for o in outcomes if o.group == g]) for g in groups},
+        "by_channel": {c: _rate([o for o in outcomes if o.channel == c]) for c in channels},
+        "right_category": {
+            "expected_tickets": expected,
+            "right": right,
+            "rate": round(right / expected, 4) if expected else None,
+        },
+        "turns": {"median": statistics.median(turns) if turns else None, "p95": percentile(turns, 95)},
+        "loops": sum(o.loops for o in outcomes),
+        "endings": dict(Counter(o.ended for o in outcomes)),
+    }
+
+
+def _pct(rate: dict[str, Any]) -> str:
+    if not rate or rate.get("rate") is None:
+        return "–"
+    return f"{rate['rate'] * 100:.1f}% ({rate['success']}/{rate['n']})"
+
+
+def _cause(reason: str) -> str:
+    """A failure reason without the ticket code and the citizen's own words, for counting."""
+    reason = re.sub(r"^ADU-\w+: ", "", reason)
+    if reason.startswith("lokasi "):
+        return "lokasi tiket tanpa kata lokasi dari warga"
+    return reason
+
+
+def _masked(outcome: Outcome) -> list[tuple[str, str]]:
+    return [(who, mask_text(text)) for who, text in outcome.transcript]
+
+
+def write_report(outcomes: Sequence[Outcome], path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write `path` (Markdown) and the same figures plus every outcome as JSON beside it."""
+    summary = summarize(outcomes)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Percakapan warga tersimulasi (`aduan eval conversations`)",
+        "",
+        f"Dijalankan {when}; {summary['citizens']} warga; kanal: {', '.join(meta.get('channels', []))}; "
+        f"data: `{meta.get('citizens_file', '')}`.",
+        "Sukses = tiket yang benar tersimpan dengan semua yang diberikan warga (kategori, kata lokasi, titik, "
+        "foto, identitas, urgensi, jenis), atau pertanyaan dijawab tanpa formulir pengaduan; tanpa loop.",
+        "",
+        "| ukuran | nilai |",
+        "|---|---|",
+        f"| sukses keseluruhan | {_pct(summary['overall'])} |",
+    ]
+    for group, rate in summary["by_group"].items():
+        lines.append(f"| sukses {GROUP_NAMES.get(group, group)} | {_pct(rate)} |")
+    for channel, rate in summary["by_channel"].items():
+        lines.append(f"| sukses kanal {channel} | {_pct(rate)} |")
+    rc = summary["right_category"]
+    rc_text = f"{rc['rate'] * 100:.1f}% ({rc['right']}/{rc['expected_tickets']})" if rc["rate"] is not None else "–"
+    lines += [
+        f"| kategori benar (per tiket yang diharapkan) | {rc_text} |",
+        f"| giliran warga: median / p95 | {summary['turns']['median']} / {summary['turns']['p95']} |",
+        f"| loop (pertanyaan sama 3x berturut-turut) | {summary['loops']} |",
+        f"| akhir percakapan | {', '.join(f'{k}: {v}' for k, v in sorted(summary['endings'].items()))} |",
+        "",
+    ]
+    failures = [o for o in outcomes if not o.success]
+    reasons = Counter(
+        r.split(": ", 1)[-1].split(",")[0] if r.startswith("ADU-") else r for o in failures for r in o.reasons
+    )
+    if reasons:
+        lines += ["## Penyebab kegagalan terbanyak", "", "| penyebab | warga |", "|---|---|"]
+        lines += [f"| {reason} | {count} |" for reason, count in reasons.most_common(15)]
+        lines.append("")
+    lines += [f"## Gagal ({len(failures)})", ""]
+    for outcome in failures:
+        lines += [
+            f"### {outcome.citizen} ({GROUP_NAMES.get(outcome.group, outcome.group)}, {outcome.channel}, "
+            f"{outcome.turns} giliran, akhir: {outcome.ended})",
+            "",
+            *[f"- {mask_text(r)}" for r in outcome.reasons],
+            "",
+            "```text",
+            *[f"{who:>5}: {text}".replace("\n", "\n       ") for who, text in _masked(outcome)],
+            "```",
+            "",
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    records = []
+    for outcome in outcomes:
+        record = asdict(outcome)
+        record["transcript"] = _masked(outcome)
+        record["reasons"] = [mask_text(r) for r in outcome.reasons]
+        for ticket in record["tickets"]:
+            ticket["location"] = mask_text(ticket["location"])
+        records.append(record)
+    payload = {"generated": when, **meta, "summary": summary, "outcomes": records}
+    path.with_suffix(".json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    return summary
