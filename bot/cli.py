@@ -306,6 +306,9 @@ def eval_conversations(
     if prefixes:
         citizens = [c for c in citizens if c.id.startswith(tuple(prefixes))]
     plan = assign_channels(citizens, chosen)
+    skipped = len(citizens) - len(plan)
+    if skipped:
+        click.echo(f"{skipped} warga dilewati: kanal mereka ({', '.join(chosen)}) tidak dijalankan.")
     if limit:
         plan = plan[:limit]
     if not plan:
@@ -327,7 +330,7 @@ def eval_conversations(
         with tempfile.TemporaryDirectory(prefix="aduan-eval-") as tmp, local_stack(Path(tmp), chosen, rasa_url) as t:
             outcomes = asyncio.run(run(t))
     out = Path(report) if Path(report).is_absolute() else REPO_ROOT / report
-    meta = {"channels": chosen, "citizens_file": citizens_file}
+    meta = {"channels": chosen, "citizens_file": citizens_file, "skipped": skipped}
     summary = write_report(outcomes, out, meta)
     overall = summary["overall"]
     click.echo(

@@ -18,7 +18,7 @@ import httpx
 from bot.evaluation.citizens import Action, BotMessage, BotTurn, Button
 
 POLL = 0.3
-QUIET = 1.5  # a turn is over when nothing new came for this long
+QUIET = 1.0  # a turn is over when nothing new came for this long
 
 
 class Chat(Protocol):
