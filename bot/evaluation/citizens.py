@@ -191,7 +191,13 @@ class BotTurn:
         return ()
 
     def codes(self) -> list[str]:
-        return CODE_RE.findall(self.text.upper())
+        """Ticket codes the bot reports as filed (an example code in a request for one is not)."""
+        return [
+            code
+            for m in self.messages
+            if not _has(m.text.lower(), "contoh", "misal")
+            for code in CODE_RE.findall(m.text.upper())
+        ]
 
 
 def _has(text: str, *words: str) -> bool:
@@ -347,6 +353,8 @@ class Conversation:
 
     # -- a request for information ---------------------------------------------------------------
     def _question(self, kind: str, turn: BotTurn) -> Action | None:
+        if kind == COMPLAINT and self._openers and not self.form_started:  # "how can we help?" after a hello
+            return self._say(self._openers.pop(0))
         if kind in FORM_STEPS or kind == COMPLAINT:
             self.form_started = True
             if self._protested:

@@ -102,9 +102,7 @@ def write_report(outcomes: Sequence[Outcome], path: Path, meta: dict[str, Any]) 
         "",
     ]
     failures = [o for o in outcomes if not o.success]
-    reasons = Counter(
-        r.split(": ", 1)[-1].split(",")[0] if r.startswith("ADU-") else r for o in failures for r in o.reasons
-    )
+    reasons = Counter(_cause(r) for o in failures for r in o.reasons)
     if reasons:
         lines += ["## Penyebab kegagalan terbanyak", "", "| penyebab | warga |", "|---|---|"]
         lines += [f"| {reason} | {count} |" for reason, count in reasons.most_common(15)]

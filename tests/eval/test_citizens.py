@@ -282,3 +282,18 @@ def test_report_figures_and_masked_transcripts(tmp_path: Path) -> None:
     assert "081234567890" not in (tmp_path / "conv.json").read_text()
     assert summarize(outcomes)["turns"] == {"median": 1.0, "p95": 1.0}
     assert percentile([1, 2, 3, 4, 20], 95) == 20.0
+
+
+def test_an_example_code_in_a_question_is_not_a_filed_ticket() -> None:
+    ask = turn("Boleh kami minta kode laporannya? Contohnya ADU-K7X3M9P.", "Ada foto?")
+    assert ask.codes() == []
+    assert turn("Terima kasih 🙏 Kode laporan: ADU-K7X3M9P").codes() == ["ADU-K7X3M9P"]
+
+
+def test_a_question_asker_greets_first_then_asks_when_invited() -> None:
+    raw = {"id": "q", "say": ["halo min", "kip kuliah daftarnya kapan?"], "ask": True}
+    conv = Conversation(parse_citizen(raw, "free"), "web")
+    conv.start()
+    invite = turn("Halo! Silakan ceritakan keluhan Bapak/Ibu, nanti saya bantu.")
+    assert conv.next(invite).text == "kip kuliah daftarnya kapan?"
+    assert not conv.form_started
