@@ -209,7 +209,9 @@ def classify_message(message: BotMessage) -> str:
     text = message.text.lower()
     titles = " | ".join(b.title.lower() for b in message.buttons)
     asks = "?" in text or bool(message.buttons) or _has(text, "silakan", "mohon", "sebutkan", "boleh", "pilih")
-    if _has(text, "ringkasan", "sudah benar", "siap dikirim", "sudah sesuai") or "kirim laporan" in titles:
+    fields = sum(word in text for word in ("keluhan", "kategori", "lokasi", "foto", "identitas"))
+    confirms = _has(text, "sudah benar", "sudah sesuai")
+    if _has(text, "ringkasan", "siap dikirim") or "kirim laporan" in titles or (confirms and fields >= 2):
         return SUMMARY
     if _has(text, "bagian mana", "ingin diubah", "mau diubah", "yang diubah") or (
         "lokasi" in titles and "kategori" in titles
@@ -421,10 +423,12 @@ class Conversation:
         if self.form_started and not self._resumed:
             self._resumed = True
             return self._say(self.citizen.texts.get("resume", DEFAULT_RESUME))
-        if turn.buttons and len(self._reports()) > 1:  # e.g. "split into separate reports?"
+        if len(self._reports()) > 1 and "?" in turn.text:  # e.g. "split into separate reports?"
             button = _find(turn.buttons, *AFFIRMATIVE)
             if button:
                 return self._click(button, "")
+            if _has(turn.text.lower(), "pisah", "terpisah", "masing-masing", "satu per satu", "sekaligus"):
+                return self._say("iya min, dipisah aja laporannya")
         if self.citizen.rephrase and not self._rephrased:
             self._rephrased = True
             return self._say(self.citizen.rephrase)
@@ -489,6 +493,10 @@ class Conversation:
         return self._click(_find(turn.buttons, "lewati", "skip", "tidak ada"), DEFAULT_NO_PHOTO)
 
     def _location(self, turn: BotTurn, report: Report) -> Action:
+        text = turn.text.lower()
+        confirming = _has(text, "benar", "betul", "sudah tepat", "sesuai")
+        if confirming and report.where and all(w in text for w in report.where):  # the bot read it right
+            return self._click(_find(turn.buttons, *AFFIRMATIVE, "benar", "betul", "sesuai"), "iya betul min")
         again = self._asked_twice(LOCATION)
         if report.share and self.channel == "telegram" and not again:
             return self._act(Action("location", location=report.share))

@@ -297,3 +297,19 @@ def test_a_question_asker_greets_first_then_asks_when_invited() -> None:
     invite = turn("Halo! Silakan ceritakan keluhan Bapak/Ibu, nanti saya bantu.")
     assert conv.next(invite).text == "kip kuliah daftarnya kapan?"
     assert not conv.form_started
+
+
+def test_a_location_read_from_the_first_message_is_confirmed_not_retyped() -> None:
+    conv = citizen(where=["mawar"])
+    conv.start()
+    ok = conv.next(turn("Lokasinya di Gang Mawar, sudah benar?", buttons=("Ya, benar", "Bukan")))
+    assert ok.button.title == "Ya, benar"
+    other = citizen(where=["mawar"])
+    other.start()
+    assert other.next(turn("Lokasinya di Jl. Kenanga, sudah benar?")).text == "gg mawar"
+
+
+def test_an_offer_to_split_several_problems_is_accepted() -> None:
+    conv = citizen(more=[{"cat": "lingkungan", "loc": "gg mawar"}])
+    conv.start()
+    assert conv.next(turn("Ada dua masalah. Mau dibuat laporan terpisah?")).text == "iya min, dipisah aja laporannya"
