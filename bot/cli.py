@@ -308,7 +308,7 @@ def eval_conversations(
     plan = assign_channels(citizens, chosen)
     skipped = len(citizens) - len(plan)
     if skipped:
-        click.echo(f"{skipped} warga dilewati: kanal mereka ({', '.join(chosen)}) tidak dijalankan.")
+        click.echo(f"{skipped} warga dilewati: kanal mereka tidak termasuk --channels {','.join(chosen)}.")
     if limit:
         plan = plan[:limit]
     if not plan:

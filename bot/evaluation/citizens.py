@@ -259,11 +259,11 @@ class Action:
 
     def describe(self) -> str:
         if self.kind == "click" and self.button:
-            return f"[tekan tombol: {self.button.title}]"
+            return f"[presses: {self.button.title}]"
         if self.kind == "location" and self.location:
-            return f"[bagikan lokasi {self.location[0]:.5f},{self.location[1]:.5f}]"
+            return f"[shares location {self.location[0]:.5f},{self.location[1]:.5f}]"
         if self.kind == "photo":
-            return "[kirim foto]"
+            return "[sends a photo]"
         return self.text
 
 
@@ -311,7 +311,7 @@ class Conversation:
 
     def _act(self, action: Action) -> Action:
         self.sent += 1
-        self.transcript.append(("warga", action.describe()))
+        self.transcript.append(("citizen", action.describe()))
         return action
 
     def _say(self, text: str) -> Action:
@@ -329,13 +329,13 @@ class Conversation:
     # -- reading a bot turn --------------------------------------------------------------------------
     def silent(self) -> None:
         """The bot did not answer within the wait."""
-        self.transcript.append(("bot", "(tidak ada jawaban)"))
+        self.transcript.append(("bot", "(no answer)"))
         self._end("silent")
 
     def next(self, turn: BotTurn) -> Action | None:
         for message in turn.messages:
             titles = " | ".join(b.title for b in message.buttons)
-            self.transcript.append(("bot", message.text + (f"\n  [tombol: {titles}]" if titles else "")))
+            self.transcript.append(("bot", message.text + (f"\n  [buttons: {titles}]" if titles else "")))
         kind = classify(turn)
         self.kinds.append(kind)
         new_codes = [c for c in turn.codes() if c not in self.codes]

@@ -54,21 +54,21 @@ def _privacy(ticket: Any) -> str:
 def _problems(report: Report, ticket: Any, channel: str) -> list[str]:
     problems = []
     if ticket.category_id != report.category:
-        problems.append(f"kategori {ticket.category_id}, seharusnya {report.category}")
+        problems.append(f"category {ticket.category_id}, expected {report.category}")
     location = _words(ticket.location_text)
     missing = [w for w in report.where if _words(w).strip() not in location]
     if missing:
-        problems.append(f"lokasi {ticket.location_text!r} tanpa {missing}")
+        problems.append(f"location {ticket.location_text!r} lacks {missing}")
     if report.share and channel == "telegram" and ticket.latitude is None:
-        problems.append("titik lokasi yang dibagikan tidak tersimpan")
+        problems.append("shared location point not stored")
     if report.photo and channel == "telegram" and not ticket.photos:
-        problems.append("foto tidak tersimpan")
+        problems.append("photo not stored")
     if _privacy(ticket) != report.privacy:
-        problems.append(f"identitas {_privacy(ticket)}, seharusnya {report.privacy}")
+        problems.append(f"privacy {_privacy(ticket)}, expected {report.privacy}")
     if ticket_urgent(ticket) != report.urgent:
-        problems.append(f"urgent={ticket_urgent(ticket)}, seharusnya {report.urgent}")
+        problems.append(f"urgent={ticket_urgent(ticket)}, expected {report.urgent}")
     if ticket_kind(ticket) != report.kind:
-        problems.append(f"jenis {ticket_kind(ticket)}, seharusnya {report.kind}")
+        problems.append(f"kind {ticket_kind(ticket)}, expected {report.kind}")
     return problems
 
 
@@ -79,30 +79,30 @@ def judge(conversation: Conversation, tickets: Sequence[Any], channel: str) -> O
     right = 0
     expected = citizen.expected
     if conversation.loops:
-        reasons.append("pertanyaan yang sama 3x berturut-turut (loop)")
+        reasons.append("same question 3 times in a row (loop)")
     if conversation.ended in ("silent", "cap"):
-        reasons.append({"silent": "bot tidak menjawab", "cap": "batas giliran tercapai"}[conversation.ended])
+        reasons.append({"silent": "bot did not answer", "cap": "turn cap reached"}[conversation.ended])
     if citizen.question:
         complaints = [t for t in tickets if ticket_kind(t) == "pengaduan"]
         if complaints:
-            reasons.append(f"{len(complaints)} tiket pengaduan dibuat untuk sebuah pertanyaan")
+            reasons.append(f"{len(complaints)} complaint ticket(s) filed for a question")
         if conversation.form_started:
-            reasons.append("pertanyaan memulai formulir pengaduan")
+            reasons.append("a question started the complaint form")
         if not conversation.answered:
-            reasons.append("pertanyaan tidak dijawab dan tidak ditawarkan untuk diteruskan")
+            reasons.append("question neither answered nor offered for forwarding")
     else:
         unmatched = list(tickets)
         for report in expected:
             pick = next((t for t in unmatched if t.category_id == report.category), None)
             pick = pick or (unmatched[0] if unmatched else None)
             if pick is None:
-                reasons.append(f"tidak ada tiket untuk laporan {report.category}")
+                reasons.append(f"no ticket for the {report.category} report")
                 continue
             unmatched.remove(pick)
             right += pick.category_id == report.category
             reasons += [f"{pick.code}: {p}" for p in _problems(report, pick, channel)]
         if unmatched:
-            reasons.append(f"{len(unmatched)} tiket tambahan yang tidak diminta")
+            reasons.append(f"{len(unmatched)} extra ticket(s) nobody asked for")
     return Outcome(
         citizen=citizen.id,
         group=citizen.group,

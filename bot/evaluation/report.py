@@ -16,7 +16,7 @@ from typing import Any
 from bot.evaluation.conversations import Outcome
 from bot.masking import mask_text
 
-GROUP_NAMES = {"cooperative": "kooperatif", "free": "bebas mengetik"}
+GROUP_NAMES = {"cooperative": "cooperative", "free": "free-typing"}
 
 
 def _rate(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -63,8 +63,8 @@ def _pct(rate: dict[str, Any]) -> str:
 def _cause(reason: str) -> str:
     """A failure reason without the ticket code and the citizen's own words, for counting."""
     reason = re.sub(r"^ADU-\w+: ", "", reason)
-    if reason.startswith("lokasi "):
-        return "lokasi tiket tanpa kata lokasi dari warga"
+    if reason.startswith("location "):
+        return "ticket location lacks the words the citizen gave"
     return reason
 
 
@@ -77,46 +77,47 @@ def write_report(outcomes: Sequence[Outcome], path: Path, meta: dict[str, Any]) 
     summary = summarize(outcomes)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Percakapan warga tersimulasi (`aduan eval conversations`)",
+        "# Simulated citizens (`aduan eval conversations`)",
         "",
-        f"Dijalankan {when}; {summary['citizens']} warga; kanal: {', '.join(meta.get('channels', []))}; "
-        f"data: `{meta.get('citizens_file', '')}`.",
-        "Sukses = tiket yang benar tersimpan dengan semua yang diberikan warga (kategori, kata lokasi, titik, "
-        "foto, identitas, urgensi, jenis), atau pertanyaan dijawab tanpa formulir pengaduan; tanpa loop.",
+        f"Generated {when}; {summary['citizens']} citizens; channels: {', '.join(meta.get('channels', []))}; "
+        f"scripts: `{meta.get('citizens_file', '')}` (written separately from the training data).",
+        "Success = the right tickets are in the store with everything the citizen gave (category, location words, "
+        "shared point, photo, privacy, urgency, kind), or a question was answered without the complaint form; "
+        "and no loop. Turns = messages the citizen sent.",
         "",
-        "| ukuran | nilai |",
+        "| measure | value |",
         "|---|---|",
-        f"| sukses keseluruhan | {_pct(summary['overall'])} |",
+        f"| success, overall | {_pct(summary['overall'])} |",
     ]
     for group, rate in summary["by_group"].items():
-        lines.append(f"| sukses {GROUP_NAMES.get(group, group)} | {_pct(rate)} |")
+        lines.append(f"| success, {GROUP_NAMES.get(group, group)} | {_pct(rate)} |")
     for channel, rate in summary["by_channel"].items():
-        lines.append(f"| sukses kanal {channel} | {_pct(rate)} |")
+        lines.append(f"| success, {channel} channel | {_pct(rate)} |")
     rc = summary["right_category"]
     rc_text = f"{rc['rate'] * 100:.1f}% ({rc['right']}/{rc['expected_tickets']})" if rc["rate"] is not None else "–"
     lines += [
-        f"| kategori benar (per tiket yang diharapkan) | {rc_text} |",
-        f"| giliran warga: median / p95 | {summary['turns']['median']} / {summary['turns']['p95']} |",
-        f"| loop (pertanyaan sama 3x berturut-turut) | {summary['loops']} |",
-        f"| akhir percakapan | {', '.join(f'{k}: {v}' for k, v in sorted(summary['endings'].items()))} |",
+        f"| right category (per expected ticket) | {rc_text} |",
+        f"| citizen turns: median / p95 | {summary['turns']['median']} / {summary['turns']['p95']} |",
+        f"| loops (same question 3 times in a row) | {summary['loops']} |",
+        f"| how conversations ended | {', '.join(f'{k}: {v}' for k, v in sorted(summary['endings'].items()))} |",
         "",
     ]
     failures = [o for o in outcomes if not o.success]
     reasons = Counter(_cause(r) for o in failures for r in o.reasons)
     if reasons:
-        lines += ["## Penyebab kegagalan terbanyak", "", "| penyebab | warga |", "|---|---|"]
+        lines += ["## Most frequent failure causes", "", "| cause | citizens |", "|---|---|"]
         lines += [f"| {reason} | {count} |" for reason, count in reasons.most_common(15)]
         lines.append("")
-    lines += [f"## Gagal ({len(failures)})", ""]
+    lines += [f"## Failures ({len(failures)})", ""]
     for outcome in failures:
         lines += [
             f"### {outcome.citizen} ({GROUP_NAMES.get(outcome.group, outcome.group)}, {outcome.channel}, "
-            f"{outcome.turns} giliran, akhir: {outcome.ended})",
+            f"{outcome.turns} turns, ended: {outcome.ended})",
             "",
             *[f"- {mask_text(r)}" for r in outcome.reasons],
             "",
             "```text",
-            *[f"{who:>5}: {text}".replace("\n", "\n       ") for who, text in _masked(outcome)],
+            *[f"{who:>7}: {text}".replace("\n", "\n         ") for who, text in _masked(outcome)],
             "```",
             "",
         ]

@@ -50,4 +50,4 @@ async def test_scripted_citizens_run_through_the_real_stack(target: Target, tmp_
     summary = write_report(list(outcomes.values()), tmp_path / "conversations.md", {"channels": ["web", "telegram"]})
     assert summary["citizens"] == 5 and summary["by_group"]["cooperative"]["success"] == 3
     saved = json.loads((tmp_path / "conversations.json").read_text())
-    assert len(saved["outcomes"]) == 5 and "Gagal" in (tmp_path / "conversations.md").read_text()
+    assert len(saved["outcomes"]) == 5 and "Failures" in (tmp_path / "conversations.md").read_text()
