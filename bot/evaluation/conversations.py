@@ -31,6 +31,7 @@ class Outcome:
     ended: str
     expected: int
     right_category: int
+    topic: str = ""  # first expected category, or "question"
     tickets: list[dict[str, Any]] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)
 
@@ -114,6 +115,7 @@ def judge(conversation: Conversation, tickets: Sequence[Any], channel: str) -> O
         ended=conversation.ended or "done",
         expected=len(expected),
         right_category=right,
+        topic="question" if citizen.question else expected[0].category if expected else "",
         tickets=[
             {
                 "code": t.code,

@@ -48,6 +48,7 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             "right": right,
             "rate": round(right / expected, 4) if expected else None,
         },
+        "by_topic": {t: _rate([o for o in outcomes if o.topic == t]) for t in sorted({o.topic for o in outcomes})},
         "turns": {"median": statistics.median(turns) if turns else None, "p95": percentile(turns, 95)},
         "loops": sum(o.loops for o in outcomes),
         "endings": dict(Counter(o.ended for o in outcomes)),
@@ -102,6 +103,9 @@ def write_report(outcomes: Sequence[Outcome], path: Path, meta: dict[str, Any]) 
         f"| how conversations ended | {', '.join(f'{k}: {v}' for k, v in sorted(summary['endings'].items()))} |",
         "",
     ]
+    lines += ["## By topic (first expected category)", "", "| topic | success |", "|---|---|"]
+    lines += [f"| {topic or '–'} | {_pct(rate)} |" for topic, rate in summary["by_topic"].items()]
+    lines.append("")
     failures = [o for o in outcomes if not o.success]
     reasons = Counter(_cause(r) for o in failures for r in o.reasons)
     if reasons:

@@ -281,6 +281,8 @@ def test_report_figures_and_masked_transcripts(tmp_path: Path) -> None:
     assert "081234567890" not in text and "bot did not answer" in text
     assert "081234567890" not in (tmp_path / "conv.json").read_text()
     assert summarize(outcomes)["turns"] == {"median": 1.0, "p95": 1.0}
+    assert summary["by_topic"] == {"penerangan_jalan": {"n": 2, "success": 1, "rate": 0.5}}
+    assert "| penerangan_jalan | 50.0% (1/2) |" in text
     assert percentile([1, 2, 3, 4, 20], 95) == 20.0
 
 
