@@ -417,7 +417,8 @@ class Conversation:
                 return self._say(self._openers.pop(0))
             if self._fixed and "complaint" in self.citizen.fix:
                 return self._say(self.citizen.fix["complaint"])
-            return self._say(report.complaint or self.citizen.say[0])
+            later = self.citizen.at.get(SUMMARY) if self.codes else None  # retell the second problem
+            return self._say(report.complaint or later or self.citizen.say[0])
         if self._openers and not self.form_started:
             return self._say(self._openers.pop(0))
         if self.form_started and not self._resumed:

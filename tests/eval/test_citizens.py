@@ -315,3 +315,14 @@ def test_an_offer_to_split_several_problems_is_accepted() -> None:
     conv = citizen(more=[{"cat": "lingkungan", "loc": "gg mawar"}])
     conv.start()
     assert conv.next(turn("Ada dua masalah. Mau dibuat laporan terpisah?")).text == "iya min, dipisah aja laporannya"
+
+
+def test_asked_for_the_next_complaint_the_citizen_retells_the_second_problem() -> None:
+    raw = {"at": {"summary": "oh iya satu lg, lampu di gg kenanga jg mati"}}
+    raw["more"] = [{"cat": "penerangan_jalan", "loc": "gg kenanga"}]
+    conv = citizen(**raw)
+    conv.start()
+    conv.next(turn(SUMMARY_TEXT, buttons=("✅ Kirim laporan",)))
+    conv.next(turn(SUMMARY_TEXT, buttons=("✅ Kirim laporan",)))
+    conv.next(turn("Kode laporan: ADU-AAAAAAA. Mau lanjut laporan berikutnya?"))
+    assert conv.next(turn("Silakan ceritakan keluhannya.")).text == "oh iya satu lg, lampu di gg kenanga jg mati"
