@@ -49,7 +49,7 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             "rate": round(right / expected, 4) if expected else None,
         },
         "by_topic": {t: _rate([o for o in outcomes if o.topic == t]) for t in sorted({o.topic for o in outcomes})},
-        "turns": {"median": statistics.median(turns) if turns else None, "p95": percentile(turns, 95)},
+        "turns": {"median": float(statistics.median(turns)) if turns else None, "p95": percentile(turns, 95)},
         "loops": sum(o.loops for o in outcomes),
         "endings": dict(Counter(o.ended for o in outcomes)),
     }

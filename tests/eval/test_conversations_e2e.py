@@ -51,3 +51,22 @@ async def test_scripted_citizens_run_through_the_real_stack(target: Target, tmp_
     assert summary["citizens"] == 5 and summary["by_group"]["cooperative"]["success"] == 3
     saved = json.loads((tmp_path / "conversations.json").read_text())
     assert len(saved["outcomes"]) == 5 and "Failures" in (tmp_path / "conversations.md").read_text()
+
+
+async def test_use_running_finds_the_gateway_and_store_from_the_settings(
+    stack: Stack, target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config import get_settings
+    from bot.evaluation.stack import running_stack
+
+    monkeypatch.setenv("ADUAN_DATABASE_URL", stack.database_url)
+    monkeypatch.setenv("ADUAN_HTTP_PORT", target.gateway_url.rsplit(":", 1)[1])
+    get_settings.cache_clear()
+    try:
+        running = running_stack(None, target.telegram_url)
+    finally:
+        get_settings.cache_clear()
+    assert running.gateway_url == target.gateway_url
+    citizen = next(c for c in load_citizens(CITIZENS) if c.id == "coop-pju-07")
+    [outcome] = await run_all([(citizen, "web")], running, wait=60)
+    assert outcome.success, (outcome.reasons, outcome.transcript)
