@@ -283,6 +283,96 @@ def sla_tick(at: str | None) -> None:
     click.echo(f"{len(done)} tindakan pada {now.isoformat()}", err=True)
 
 
+# --- eval -----------------------------------------------------------------------------------
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Measure the bot from outside, as citizens see it."""
+
+
+@eval_group.command("conversations")
+@click.option("--citizens", "citizens_file", default="tests/eval/citizens.yml", show_default=True)
+@click.option("--channels", default="web,telegram", show_default=True, help="comma-separated: web,telegram")
+@click.option("--report", default="reports/conversations.md", show_default=True, help="JSON is written beside it")
+@click.option("--rasa-url", default=None, help="use this running Rasa (+ its action server); start only the gateway")
+@click.option("--use-running", is_flag=True, help="use a running gateway (and fake Telegram) instead of starting one")
+@click.option("--gateway-url", default=None, help="with --use-running (default: ADUAN_HTTP_PORT on 127.0.0.1)")
+@click.option("--telegram-url", default=None, help="with --use-running: root URL of the fake Telegram")
+@click.option("--only", default="", help="comma-separated id prefixes, e.g. coop-infra,free-q")
+@click.option("--limit", default=0, help="run at most this many citizens (0 = all)")
+@click.option("--batch", default=4, show_default=True, help="citizens talking at the same time")
+@click.option("--turn-cap", default=15, show_default=True)
+@click.option("--wait", default=90.0, show_default=True, help="seconds to wait for the bot's answer")
+def eval_conversations(
+    citizens_file: str,
+    channels: str,
+    report: str,
+    rasa_url: str | None,
+    use_running: bool,
+    gateway_url: str | None,
+    telegram_url: str | None,
+    only: str,
+    limit: int,
+    batch: int,
+    turn_cap: int,
+    wait: float,
+) -> None:
+    """Drive the scripted citizens through the stack; writes the report (Markdown + JSON)."""
+    import asyncio
+    import tempfile
+
+    from bot.evaluation.citizens import load_citizens
+    from bot.evaluation.conversations import assign_channels, run_all
+    from bot.evaluation.report import write_report
+    from bot.evaluation.stack import local_stack, running_stack
+
+    chosen = [c.strip() for c in channels.split(",") if c.strip()]
+    if not chosen or set(chosen) - {"web", "telegram"}:
+        _fail("--channels: pilih dari web,telegram")
+    path = Path(citizens_file)
+    try:
+        citizens = load_citizens(path if path.is_absolute() else REPO_ROOT / path)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"Data warga tidak terbaca: {exc}")
+    prefixes = [p.strip() for p in only.split(",") if p.strip()]
+    if prefixes:
+        citizens = [c for c in citizens if c.id.startswith(tuple(prefixes))]
+    plan = assign_channels(citizens, chosen)
+    skipped = len(citizens) - len(plan)
+    if skipped:
+        click.echo(f"{skipped} warga dilewati: kanal mereka tidak termasuk --channels {','.join(chosen)}.")
+    if limit:
+        plan = plan[:limit]
+    if not plan:
+        _fail("Tidak ada warga yang cocok dengan pilihan ini.")
+    done = 0
+
+    def progress(outcome) -> None:
+        nonlocal done
+        done += 1
+        mark = "ok " if outcome.success else "GAGAL"
+        click.echo(f"[{done}/{len(plan)}] {mark} {outcome.citizen} ({outcome.channel}, {outcome.turns} giliran)")
+
+    async def run(target) -> list:
+        return await run_all(plan, target, batch=batch, turn_cap=turn_cap, wait=wait, progress=progress)
+
+    if use_running:
+        outcomes = asyncio.run(run(running_stack(gateway_url, telegram_url)))
+    else:
+        with tempfile.TemporaryDirectory(prefix="aduan-eval-") as tmp, local_stack(Path(tmp), chosen, rasa_url) as t:
+            outcomes = asyncio.run(run(t))
+    out = Path(report) if Path(report).is_absolute() else REPO_ROOT / report
+    meta = {"channels": chosen, "citizens_file": citizens_file, "skipped": skipped}
+    summary = write_report(outcomes, out, meta)
+    overall = summary["overall"]
+    click.echo(
+        f"Sukses {overall['success']}/{overall['n']}; kategori benar {summary['right_category']['rate']}; "
+        f"giliran median {summary['turns']['median']}, p95 {summary['turns']['p95']}; loop {summary['loops']}. "
+        f"Laporan: {out}"
+    )
+
+
 # --- gateway --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Measuring sticks that drive the running stack from outside (scripted citizens, reports)."""
