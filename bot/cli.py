@@ -47,6 +47,7 @@ def db_upgrade(revision: str) -> None:
     from bot.store.migrate import upgrade
 
     url = get_settings().sqlalchemy_url
+    _ = get_settings().tracker_store_url  # Rasa's SQLite tracker file exists owner-only before Rasa opens it
     try:
         upgrade(url, revision)
         count = _service().sync_opds()
@@ -139,6 +140,35 @@ def tickets_set_status(code: str, status: str, note: str | None, opd_id: str | N
     except TransitionError as exc:
         _fail(str(exc))
     click.echo(f"{view.code}: status sekarang '{view.status}' di {view.opd_id}.")
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+@main.group()
+def retention() -> None:
+    """Hapus log pesan dan percakapan Rasa yang melewati masa simpan (ADUAN_RETENTION_DAYS)."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="hanya hitung, tidak menghapus")
+@click.option("--days", type=int, default=None, help="masa simpan dalam hari (bawaan: ADUAN_RETENTION_DAYS, 90)")
+def retention_purge(dry_run: bool, days: int | None) -> None:
+    """Purge inbound messages, sent outbox rows and Rasa trackers older than the retention period."""
+    from bot.retention import purge
+    from bot.store.db import session_factory
+
+    settings = get_settings()
+    days = days if days is not None else settings.retention_days
+    if days < 1:
+        _fail("Masa simpan minimal 1 hari.")
+    report = purge(session_factory(settings.sqlalchemy_url), settings.tracker_store_url, days, dry_run=dry_run)
+    verb = "Akan dihapus" if dry_run else "Dihapus"
+    click.echo(
+        f"{verb} (lebih lama dari {days} hari, sebelum {report.cutoff:%Y-%m-%d %H:%M} UTC): "
+        f"{report.inbound} pesan masuk, {report.outbox} pesan keluar terkirim, "
+        f"{report.tracker_conversations} percakapan Rasa ({report.tracker_events} event)."
+    )
 
 
 # --- opd ------------------------------------------------------------------------------------
