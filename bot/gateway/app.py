@@ -25,6 +25,7 @@ from bot.gateway.inbox import Inbox
 from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.web_routes import web_routes
 from bot.store.db import session_factory
 
 logger = logging.getLogger(__name__)
@@ -193,6 +194,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/web/messages", web_get, methods=["GET"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/webhooks/line", line_webhook, methods=["POST"]),
+            *web_routes(gateway),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
