@@ -70,36 +70,73 @@ def tickets() -> None:
     """List, show and change tickets."""
 
 
-@tickets.command("list")
-@click.option("--status", help="baru, didisposisikan, diproses, selesai, ditutup, ditolak")
-@click.option("--opd", "opd_id", help="OPD id, e.g. dpupr")
-@click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="one JSON array for scripts")
-def tickets_list(status: str | None, opd_id: str | None, limit: int, as_json: bool) -> None:
+def _status_help() -> str:
+    from bot.domain.lifecycle import STATUS_LABELS
+
+    return "; ".join(f"{status.value} = {label}" for status, label in STATUS_LABELS.items())
+
+
+def _check_status(status: str | None) -> None:
     from bot.domain.lifecycle import Status
 
     if status and status not in {s.value for s in Status}:
-        _fail(f"Status '{status}' tidak dikenal. Pilihan: {', '.join(s.value for s in Status)}")
-    rows = _service().list(status=status, opd_id=opd_id, limit=limit)
+        _fail(f"Status '{status}' tidak dikenal. Pilihan: {', '.join(s.value for s in Status)}.")
+
+
+@tickets.command("list")
+@click.option("--status", help="baru, didisposisikan, diproses, selesai, ditutup, ditolak")
+@click.option("--opd", "opd_id", help="OPD id, e.g. dpupr (see 'aduan opd list')")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON array for scripts")
+def tickets_list(status: str | None, opd_id: str | None, limit: int, as_json: bool) -> None:
+    """List tickets, newest first: code, created, status, category, OPD, due date, markers, summary.
+
+    Markers: TERLAMBAT (open and past its due date), ANONIM (identity hidden), RAHASIA (confidential).
+    Personal data in the summary is masked.
+    """
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    _check_status(status)
+    service = _service()
+    if opd_id and opd_id not in {o for o, _, _ in service.list_opds()}:
+        known = ", ".join(o for o, _, _ in service.list_opds())
+        _fail(f"OPD '{opd_id}' tidak dikenal. Pilihan: {known or '(belum ada; jalankan aduan db upgrade)'}.")
+    rows = service.list(status=status, opd_id=opd_id, limit=limit)
     if as_json:
         click.echo(json.dumps([r.admin_dict() for r in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo("Belum ada laporan.")
+        click.echo("Belum ada laporan" + (" dengan filter tersebut." if status or opd_id else "."))
         return
+    zone = ZoneInfo(get_settings().timezone)
+    now = datetime.now(UTC)
+    open_statuses = {"baru", "didisposisikan", "diproses"}
+    click.echo(
+        f"{'KODE':<12} {'DIBUAT':<10} {'STATUS':<15} {'KATEGORI':<18} {'OPD':<12} {'TENGGAT':<10} "
+        f"{'TANDA':<18} RINGKASAN"
+    )
     for r in rows:
         d = r.admin_dict()
-        summary = d["description"].replace("\n", " ")
+        marks = []
+        if r.status in open_statuses and r.due_at < now:
+            marks.append("TERLAMBAT")
+        if r.anonymous:
+            marks.append("ANONIM")
+        if r.confidential:
+            marks.append("RAHASIA")
+        summary = "(rahasia)" if r.confidential else d["description"].replace("\n", " ")
         click.echo(
-            f"{r.code}  {r.status:<15} {r.category_id:<18} {r.opd_id:<12} "
-            f"tenggat {r.due_at.date().isoformat()}  {summary[:60]}"
+            f"{r.code:<12} {r.created_at.astimezone(zone):%Y-%m-%d} {r.status:<15} {r.category_id:<18} "
+            f"{r.opd_id:<12} {r.due_at.astimezone(zone):%Y-%m-%d} {','.join(marks) or '-':<18} {summary[:50]}"
         )
 
 
 @tickets.command("show")
 @click.argument("code")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object for scripts")
 def tickets_show(code: str, as_json: bool) -> None:
+    """Show one ticket with its history (personal data masked, anonymous reporters hidden)."""
     from bot.tickets import TicketNotFound
 
     try:
@@ -115,6 +152,8 @@ def tickets_show(code: str, as_json: bool) -> None:
     click.echo(f"Kategori   : {view.category_label} [{view.category_id}]")
     click.echo(f"OPD        : {view.opd_name} [{view.opd_id}]")
     click.echo(f"Pelapor    : {d['citizen']} via {view.channel}")
+    if d["contact_phone"]:
+        click.echo(f"Minta ditelepon: {d['contact_phone']}")
     click.echo(f"Lokasi     : {d['location'] or '-'}")
     click.echo(f"Tenggat    : {view.due_text}")
     click.echo(f"Isi        : {d['description']}")
@@ -130,7 +169,17 @@ def tickets_show(code: str, as_json: bool) -> None:
 @click.option("--opd", "opd_id", help="target OPD when (re-)routing")
 @click.option("--actor", default=lambda: f"cli:{os.environ.get('USER', 'admin')}", show_default="cli:$USER")
 def tickets_set_status(code: str, status: str, note: str | None, opd_id: str | None, actor: str) -> None:
+    """Change a ticket's STATUS (the citizen is notified).
+
+    \b
+    Statuses: baru, didisposisikan, diproses, selesai, ditutup, ditolak.
+    Allowed: baru -> didisposisikan | ditolak; didisposisikan -> diproses | ditolak |
+    didisposisikan (re-route with --opd and --note); diproses -> selesai;
+    selesai -> ditutup | diproses (reopen within 10 working days).
+    """
     from bot.domain.lifecycle import TransitionError
+
+    _check_status(status)
     from bot.tickets import TicketNotFound
 
     try:
@@ -180,8 +229,9 @@ def opd() -> None:
 
 
 @opd.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON array for scripts")
 def opd_list(as_json: bool) -> None:
+    """List OPDs with their number of open tickets."""
     rows = _service().list_opds()
     if as_json:
         click.echo(json.dumps([{"id": i, "name": n, "open": c} for i, n, c in rows], ensure_ascii=False))
