@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import click
@@ -246,13 +245,18 @@ def opd_list(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--user", default=lambda: uuid.uuid4().hex[:8], help="user id (default: random)")
-@click.option("--rasa-url", default=None, help="default: ADUAN_RASA_URL")
-def chat(user: str, rasa_url: str | None) -> None:
-    """Chat with the running Aduan stack in the terminal (as channel 'cli')."""
+@click.option(
+    "--user",
+    default=lambda: os.environ.get("USER") or "warga",
+    show_default="$USER",
+    help="who you are in the chat; the same --user keeps the same conversation, tickets and notifications",
+)
+@click.option("--url", "gateway_url", default=None, help="gateway address (default: http://127.0.0.1:ADUAN_HTTP_PORT)")
+def chat(user: str, gateway_url: str | None) -> None:
+    """Chat with the running Aduan stack in the terminal, through the gateway (like the web chat)."""
     from bot.terminal_chat import run_terminal_chat
 
-    sys.exit(run_terminal_chat(rasa_url or get_settings().rasa_url, f"cli:{user}"))
+    sys.exit(run_terminal_chat(gateway_url or f"http://127.0.0.1:{get_settings().http_port}", user))
 
 
 # --- nlu ------------------------------------------------------------------------------------
