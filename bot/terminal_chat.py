@@ -68,9 +68,12 @@ class TerminalChat:
         """Print replies and notifications from the event stream until stopped; reconnects on its own."""
         while not self._stop.is_set():
             try:
-                with httpx.Client(timeout=httpx.Timeout(10, read=60)) as client, client.stream(
-                    "GET", f"{self.url}/api/web/events", params={"session": self.session, "after": self.after}
-                ) as response:
+                with (
+                    httpx.Client(timeout=httpx.Timeout(10, read=60)) as client,
+                    client.stream(
+                        "GET", f"{self.url}/api/web/events", params={"session": self.session, "after": self.after}
+                    ) as response,
+                ):
                     for line in response.iter_lines():
                         if self._stop.is_set():
                             return
