@@ -32,7 +32,7 @@ from bot.throttle import Throttle
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-STREAM_SECONDS = 300.0
+STREAM_SECONDS = 120.0
 """An event stream is closed after this long; the browser reconnects at once (Last-Event-ID)."""
 HEARTBEAT_SECONDS = 15.0
 STATUS_LOOKUPS = Throttle(limit=20, window_seconds=600)
