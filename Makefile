@@ -66,7 +66,7 @@ db: $(STAMP_APP)
 run: setup train db
 	@echo ">> starting Rasa server, action server and gateway (Ctrl-C stops all three)"
 	@umask 077; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" setsid $(VENV)/bin/honcho start -f Procfile & pid=$$!; \
-	trap 'kill -TERM $$pid 2>/dev/null' INT TERM; \
+	trap 'kill -TERM $$pid 2>/dev/null' INT TERM HUP; \
 	wait $$pid; wait $$pid 2>/dev/null; echo ">> Aduan berhenti."; exit 0
 
 test: setup browser
