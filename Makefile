@@ -8,6 +8,7 @@ PY        := $(VENV)/bin/python
 RASA      := $(RASA_VENV)/bin/rasa
 STAMP_APP := $(VENV)/.installed
 STAMP_RASA:= $(RASA_VENV)/.installed
+PROCFILE  ?= Procfile
 
 .PHONY: help setup browser train db run test test-fast lint nlu-eval bench clean
 
@@ -65,7 +66,7 @@ db: $(STAMP_APP)
 # umask 077: every file the processes create (tracker, logs, photos) is readable by the owner only.
 run: setup train db
 	@echo ">> starting Rasa server, action server and gateway (Ctrl-C stops all three)"
-	@umask 077; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" setsid $(VENV)/bin/honcho start -f Procfile & pid=$$!; \
+	@umask 077; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" setsid $(VENV)/bin/honcho start -f $(PROCFILE) & pid=$$!; \
 	trap 'kill -TERM $$pid 2>/dev/null' INT TERM HUP; \
 	wait $$pid; wait $$pid 2>/dev/null; echo ">> Aduan berhenti."; exit 0
 
