@@ -21,16 +21,31 @@ _MARK = "_aduan_masked"
 _FORMATTER = logging.Formatter()
 
 
+def _mask_arg(value: Any) -> Any:
+    """A log argument with personal data masked; its type kept when there was nothing to mask."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    masked = mask_text(text)
+    return value if masked == text else masked
+
+
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Mask message, arguments, traceback and stack of one record (idempotent)."""
+    """Mask message, arguments, traceback and stack of one record (idempotent).
+
+    Arguments are masked one by one and keep their shape, so formatters that read `record.args`
+    (uvicorn's access log) still work.
+    """
     if getattr(record, _MARK, False):
         return record
-    try:
-        message = record.getMessage()
-    except Exception:  # a broken format string: keep the raw parts, masked
-        message = f"{record.msg} {record.args}"
-    record.msg = mask_text(message)
-    record.args = None
+    if isinstance(record.msg, str):
+        record.msg = mask_text(record.msg)
+    elif record.msg is not None:
+        record.msg = _mask_arg(record.msg)
+    if isinstance(record.args, dict):
+        record.args = {key: _mask_arg(value) for key, value in record.args.items()}
+    elif record.args:
+        record.args = tuple(_mask_arg(value) for value in record.args)
     if record.exc_info and not record.exc_text:
         record.exc_text = _FORMATTER.formatException(record.exc_info)
     if record.exc_text:

@@ -44,6 +44,7 @@ def captured() -> tuple[logging.Logger, io.StringIO]:
     logger = logging.getLogger("tests.privacy.capture")
     logger.addHandler(handler)
     logger.propagate = False
+    logger.setLevel(logging.DEBUG)
     install_log_masking()
     yield logger, stream
     logger.removeHandler(handler)
@@ -105,3 +106,12 @@ def test_database_errors_do_not_carry_complaint_text(sqlite_url: str) -> None:
         conn.execute(text("insert into t values (:x)"), {"x": f"KTP {NIK}"})
     assert NIK not in str(info.value)
     engine.dispose()
+
+
+def test_argument_shapes_survive_masking(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    """Formatters reading record.args (uvicorn's access log) keep working; numbers stay numbers."""
+    logger, stream = captured
+    logger.info("%s took %d ms, nik %s", "GET", 12, int(NIK))
+    logger.info("user %(who)s", {"who": PHONE})
+    out = stream.getvalue()
+    assert "GET took 12 ms" in out and NIK not in out and PHONE not in out
