@@ -17,6 +17,8 @@ MODEL = ROOT / "models" / "aduan.tar.gz"
 STAMP = ROOT / "models" / "aduan.fingerprint"
 INPUTS = ("config.yml", "domain.yml", "data", "nlu")
 SUFFIXES = {".yml", ".yaml", ".md", ".json", ".py", ".txt"}
+NOT_MODEL = ("nlu/tools/", "nlu/log_masking.py", "nlu/logging.yml")
+"""Files under the inputs that never change what is trained (tooling, logging)."""
 
 
 def training_files(root: Path = ROOT) -> list[Path]:
@@ -29,7 +31,7 @@ def training_files(root: Path = ROOT) -> list[Path]:
             files.extend(
                 p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES and "__pycache__" not in p.parts
             )
-    return sorted(files)
+    return sorted(f for f in files if not str(f.relative_to(root)).startswith(NOT_MODEL))
 
 
 def fingerprint(root: Path = ROOT) -> str:

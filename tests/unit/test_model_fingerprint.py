@@ -51,3 +51,12 @@ def test_check_is_a_standalone_script() -> None:
         [sys.executable, str(REPO_ROOT / "scripts" / "model_fingerprint.py"), "bogus"], capture_output=True, text=True
     )
     assert result.returncode == 2 and "usage" in result.stderr
+
+
+def test_logging_and_tooling_do_not_force_a_retrain(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "models" / "aduan.tar.gz").write_bytes(b"model")
+    fp.write(root)
+    (root / "nlu" / "log_masking.py").write_text("# changed\n")
+    (root / "nlu" / "tools" / "predict.py").write_text("# changed\n")
+    assert fp.is_fresh(root)
