@@ -37,8 +37,8 @@ $(STAMP_RASA): requirements/rasa.lock
 	$(RASA_VENV)/bin/python -m pip install -q --upgrade "pip<24.1" "setuptools<71" wheel
 	@echo ">> installing rasa 3.6.21 and its pinned packages (2-3 minutes on a first run; pip shows each one)"
 	@set -o pipefail; $(RASA_VENV)/bin/python -m pip install --progress-bar off -r requirements/rasa.lock \
-	  | grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed)' \
-	  | sed -u -e 's/^Successfully installed.*/   done./' -e 's/^Installing collected.*/   installing .../' -e 's/^Collecting /   /'
+	  | sed -u -n -e 's/^Collecting /   /p' -e 's/^Installing collected.*/   installing .../p' \
+	      -e 's/^Successfully installed.*/   done./p'
 	@touch $@
 
 # Headless Chromium for the web-chat browser test comes from Debian (no `playwright install`).
