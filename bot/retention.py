@@ -6,11 +6,15 @@ around them (UU 27/2022: keep personal data no longer than the purpose needs):
 - outbox rows already `sent`,
 - Rasa tracker conversations whose last event is older than the cutoff (a conversation is
   removed whole, never cut in the middle, so an active chat keeps its state).
-The scheduler calls `purge` daily; `aduan retention purge [--dry-run]` runs it by hand.
+The scheduler runs it daily (`daily_hook`, its `housekeeping`); `aduan retention purge [--dry-run]`
+runs it by hand.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +22,10 @@ from pathlib import Path
 from sqlalchemy import Engine, and_, create_engine, delete, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import Settings
 from bot.store import models as m
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,3 +100,40 @@ def _purge_trackers(url: str, cutoff: datetime, dry_run: bool) -> tuple[int, int
 
 
 _STALE_SUBQUERY = "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"
+
+
+def daily_hook(settings: Settings) -> Callable[[datetime], str]:
+    """The scheduler's `housekeeping` hook: purge with the configured retention, once a day.
+
+    The scheduler calls it inside its own write transaction (recording that today's pass ran);
+    on SQLite a second writer would wait on that lock, so the purge runs in a thread that starts
+    right away and proceeds once the scheduler commits (busy timeout). Not a daemon thread: a
+    one-shot `aduan sla tick` waits for it before exiting. Failures are logged, and tomorrow's
+    pass purges again.
+    """
+    from bot.store.db import session_factory
+
+    def hook(now: datetime) -> str:
+        def run() -> None:
+            try:
+                report = purge(
+                    session_factory(settings.sqlalchemy_url),
+                    settings.tracker_store_url,
+                    settings.retention_days,
+                    now=now,
+                )
+                logger.info(
+                    "retention: %d inbound, %d outbox, %d Rasa conversations (%d events) older than %s deleted",
+                    report.inbound,
+                    report.outbox,
+                    report.tracker_conversations,
+                    report.tracker_events,
+                    report.cutoff.date().isoformat(),
+                )
+            except Exception:
+                logger.exception("retention purge failed; it runs again with tomorrow's housekeeping")
+
+        threading.Thread(target=run, name="retention-purge").start()
+        return f"retention purge ({settings.retention_days} hari) dijalankan"
+
+    return hook

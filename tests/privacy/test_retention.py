@@ -111,3 +111,23 @@ def test_data_files_are_owner_only(tmp_path: Path, monkeypatch) -> None:
     os.chmod(path, 0o644)
     config.owner_only_file(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_daily_hook_purges_after_the_callers_transaction(sqlite_service: TicketService, sqlite_url: str) -> None:
+    """The scheduler holds a write transaction while it calls the hook; the purge must not deadlock."""
+    import threading
+
+    from bot.config import Settings
+    from bot.retention import daily_hook
+
+    _message(sqlite_service, "old", OLD)
+    settings = Settings(_env_file=None, ADUAN_DATABASE_URL=sqlite_url, ADUAN_RETENTION_DAYS=30)
+    hook = daily_hook(settings)
+    with sqlite_service.sessions() as session, session.begin():
+        session.add(m.Handoff(channel="web", user_id="x", text="lock holder"))
+        session.flush()  # the write lock is held, like the scheduler's sla_actions row
+        assert "30" in hook(NOW)
+    for thread in threading.enumerate():
+        if thread.name == "retention-purge":
+            thread.join(60)
+    assert _count(sqlite_service, m.InboundMessage) == 0
