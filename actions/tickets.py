@@ -15,13 +15,17 @@ from actions.common import sender, ticket_service
 from bot.domain.codes import find_codes
 from bot.domain.lifecycle import Status, TransitionError
 from bot.masking import mask_text
-from bot.tickets import TicketService, TicketView
+from bot.texts import render
+from bot.throttle import Throttle
+from bot.tickets import TicketNotFound, TicketService, TicketView
 
 RECENT = 5
 LOW_RATING = 2
 ASK_REOPEN_REASON = "utter_ask_reopen_reason"
 """Asked by Rasa's reopen_form itself (domain.yml); named here so the unused-response check sees it."""
 OPEN = (Status.BARU, Status.DIDISPOSISIKAN, Status.DIPROSES)
+PUBLIC_LOOKUPS = Throttle(limit=10, window_seconds=600)
+"""Status look-ups of other people's codes per sender: slows down anyone guessing codes."""
 _RATING_RE = re.compile(r"(?<!\d)([1-5])(?!\d)")
 
 
@@ -65,9 +69,36 @@ class ActionCheckStatus(Action):
             found = service.for_citizen(channel, user_id, code=code)
             if found:
                 dispatcher.utter_message(response="utter_status", **status_kwargs(found[0]))
+            elif (public := public_status_text(service, tracker.sender_id, code)) is not None:
+                dispatcher.utter_message(text=public)
             else:
                 dispatcher.utter_message(response="utter_status_not_found", code=code)
         return [SlotSet("ticket_code", codes[-1])]
+
+
+def public_status_text(service: TicketService, sender_id: str, code: str) -> str | None:
+    """The public part of a ticket filed from another chat (anyone holding the code may see it).
+
+    Status, OPD, due date and the officers' last answer; never who filed it or what it says.
+    None when there is no such ticket; a polite refusal when this sender looks up too many codes.
+    """
+    if not PUBLIC_LOOKUPS.allow(sender_id):
+        return render("status_throttled")
+    try:
+        public = service.get(code).public_dict()
+    except TicketNotFound:
+        return None
+    answers = public["answers"]
+    answer_line = render("status_public_answer_line", answer=answers[-1]) if answers else ""
+    return render(
+        "status_public",
+        code=public["code"],
+        category=public["category"],
+        status_label=public["status_label"],
+        opd=public["opd"],
+        due=public["due"],
+        answer_line=answer_line,
+    )
 
 
 class ActionMyTickets(Action):

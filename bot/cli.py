@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import click
@@ -47,6 +46,7 @@ def db_upgrade(revision: str) -> None:
     from bot.store.migrate import upgrade
 
     url = get_settings().sqlalchemy_url
+    _ = get_settings().tracker_store_url  # Rasa's SQLite tracker file exists owner-only before Rasa opens it
     try:
         upgrade(url, revision)
         count = _service().sync_opds()
@@ -69,36 +69,73 @@ def tickets() -> None:
     """List, show and change tickets."""
 
 
-@tickets.command("list")
-@click.option("--status", help="baru, didisposisikan, diproses, selesai, ditutup, ditolak")
-@click.option("--opd", "opd_id", help="OPD id, e.g. dpupr")
-@click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="one JSON array for scripts")
-def tickets_list(status: str | None, opd_id: str | None, limit: int, as_json: bool) -> None:
+def _status_help() -> str:
+    from bot.domain.lifecycle import STATUS_LABELS
+
+    return "; ".join(f"{status.value} = {label}" for status, label in STATUS_LABELS.items())
+
+
+def _check_status(status: str | None) -> None:
     from bot.domain.lifecycle import Status
 
     if status and status not in {s.value for s in Status}:
-        _fail(f"Status '{status}' tidak dikenal. Pilihan: {', '.join(s.value for s in Status)}")
-    rows = _service().list(status=status, opd_id=opd_id, limit=limit)
+        _fail(f"Status '{status}' tidak dikenal. Pilihan: {', '.join(s.value for s in Status)}.")
+
+
+@tickets.command("list")
+@click.option("--status", help="baru, didisposisikan, diproses, selesai, ditutup, ditolak")
+@click.option("--opd", "opd_id", help="OPD id, e.g. dpupr (see 'aduan opd list')")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON array for scripts")
+def tickets_list(status: str | None, opd_id: str | None, limit: int, as_json: bool) -> None:
+    """List tickets, newest first: code, created, status, category, OPD, due date, markers, summary.
+
+    Markers: TERLAMBAT (open and past its due date), ANONIM (identity hidden), RAHASIA (confidential).
+    Personal data in the summary is masked.
+    """
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    _check_status(status)
+    service = _service()
+    if opd_id and opd_id not in {o for o, _, _ in service.list_opds()}:
+        known = ", ".join(o for o, _, _ in service.list_opds())
+        _fail(f"OPD '{opd_id}' tidak dikenal. Pilihan: {known or '(belum ada; jalankan aduan db upgrade)'}.")
+    rows = service.list(status=status, opd_id=opd_id, limit=limit)
     if as_json:
         click.echo(json.dumps([r.admin_dict() for r in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo("Belum ada laporan.")
+        click.echo("Belum ada laporan" + (" dengan filter tersebut." if status or opd_id else "."))
         return
+    zone = ZoneInfo(get_settings().timezone)
+    now = datetime.now(UTC)
+    open_statuses = {"baru", "didisposisikan", "diproses"}
+    click.echo(
+        f"{'KODE':<12} {'DIBUAT':<10} {'STATUS':<15} {'KATEGORI':<18} {'OPD':<12} {'TENGGAT':<10} "
+        f"{'TANDA':<18} RINGKASAN"
+    )
     for r in rows:
         d = r.admin_dict()
-        summary = d["description"].replace("\n", " ")
+        marks = []
+        if r.status in open_statuses and r.due_at < now:
+            marks.append("TERLAMBAT")
+        if r.anonymous:
+            marks.append("ANONIM")
+        if r.confidential:
+            marks.append("RAHASIA")
+        summary = "(rahasia)" if r.confidential else d["description"].replace("\n", " ")
         click.echo(
-            f"{r.code}  {r.status:<15} {r.category_id:<18} {r.opd_id:<12} "
-            f"tenggat {r.due_at.date().isoformat()}  {summary[:60]}"
+            f"{r.code:<12} {r.created_at.astimezone(zone):%Y-%m-%d} {r.status:<15} {r.category_id:<18} "
+            f"{r.opd_id:<12} {r.due_at.astimezone(zone):%Y-%m-%d} {','.join(marks) or '-':<18} {summary[:50]}"
         )
 
 
 @tickets.command("show")
 @click.argument("code")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object for scripts")
 def tickets_show(code: str, as_json: bool) -> None:
+    """Show one ticket with its history (personal data masked, anonymous reporters hidden)."""
     from bot.tickets import TicketNotFound
 
     try:
@@ -114,6 +151,8 @@ def tickets_show(code: str, as_json: bool) -> None:
     click.echo(f"Kategori   : {view.category_label} [{view.category_id}]")
     click.echo(f"OPD        : {view.opd_name} [{view.opd_id}]")
     click.echo(f"Pelapor    : {d['citizen']} via {view.channel}")
+    if d["contact_phone"]:
+        click.echo(f"Minta ditelepon: {d['contact_phone']}")
     click.echo(f"Lokasi     : {d['location'] or '-'}")
     click.echo(f"Tenggat    : {view.due_text}")
     click.echo(f"Isi        : {d['description']}")
@@ -129,7 +168,17 @@ def tickets_show(code: str, as_json: bool) -> None:
 @click.option("--opd", "opd_id", help="target OPD when (re-)routing")
 @click.option("--actor", default=lambda: f"cli:{os.environ.get('USER', 'admin')}", show_default="cli:$USER")
 def tickets_set_status(code: str, status: str, note: str | None, opd_id: str | None, actor: str) -> None:
+    """Change a ticket's STATUS (the citizen is notified).
+
+    \b
+    Statuses: baru, didisposisikan, diproses, selesai, ditutup, ditolak.
+    Allowed: baru -> didisposisikan | ditolak; didisposisikan -> diproses | ditolak |
+    didisposisikan (re-route with --opd and --note); diproses -> selesai;
+    selesai -> ditutup | diproses (reopen within 10 working days).
+    """
     from bot.domain.lifecycle import TransitionError
+
+    _check_status(status)
     from bot.tickets import TicketNotFound
 
     try:
@@ -141,6 +190,35 @@ def tickets_set_status(code: str, status: str, note: str | None, opd_id: str | N
     click.echo(f"{view.code}: status sekarang '{view.status}' di {view.opd_id}.")
 
 
+# --- retention ------------------------------------------------------------------------------
+
+
+@main.group()
+def retention() -> None:
+    """Hapus log pesan dan percakapan Rasa yang melewati masa simpan (ADUAN_RETENTION_DAYS)."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="hanya hitung, tidak menghapus")
+@click.option("--days", type=int, default=None, help="masa simpan dalam hari (bawaan: ADUAN_RETENTION_DAYS, 90)")
+def retention_purge(dry_run: bool, days: int | None) -> None:
+    """Purge inbound messages, sent outbox rows and Rasa trackers older than the retention period."""
+    from bot.retention import purge
+    from bot.store.db import session_factory
+
+    settings = get_settings()
+    days = days if days is not None else settings.retention_days
+    if days < 1:
+        _fail("Masa simpan minimal 1 hari.")
+    report = purge(session_factory(settings.sqlalchemy_url), settings.tracker_store_url, days, dry_run=dry_run)
+    verb = "Akan dihapus" if dry_run else "Dihapus"
+    click.echo(
+        f"{verb} (lebih lama dari {days} hari, sebelum {report.cutoff:%Y-%m-%d %H:%M} UTC): "
+        f"{report.inbound} pesan masuk, {report.outbox} pesan keluar terkirim, "
+        f"{report.tracker_conversations} percakapan Rasa ({report.tracker_events} event)."
+    )
+
+
 # --- opd ------------------------------------------------------------------------------------
 
 
@@ -150,8 +228,9 @@ def opd() -> None:
 
 
 @opd.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON array for scripts")
 def opd_list(as_json: bool) -> None:
+    """List OPDs with their number of open tickets."""
     rows = _service().list_opds()
     if as_json:
         click.echo(json.dumps([{"id": i, "name": n, "open": c} for i, n, c in rows], ensure_ascii=False))
@@ -166,13 +245,18 @@ def opd_list(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--user", default=lambda: uuid.uuid4().hex[:8], help="user id (default: random)")
-@click.option("--rasa-url", default=None, help="default: ADUAN_RASA_URL")
-def chat(user: str, rasa_url: str | None) -> None:
-    """Chat with the running Aduan stack in the terminal (as channel 'cli')."""
+@click.option(
+    "--user",
+    default=lambda: os.environ.get("USER") or "warga",
+    show_default="$USER",
+    help="who you are in the chat; the same --user keeps the same conversation, tickets and notifications",
+)
+@click.option("--url", "gateway_url", default=None, help="gateway address (default: http://127.0.0.1:ADUAN_HTTP_PORT)")
+def chat(user: str, gateway_url: str | None) -> None:
+    """Chat with the running Aduan stack in the terminal, through the gateway (like the web chat)."""
     from bot.terminal_chat import run_terminal_chat
 
-    sys.exit(run_terminal_chat(rasa_url or get_settings().rasa_url, f"cli:{user}"))
+    sys.exit(run_terminal_chat(gateway_url or f"http://127.0.0.1:{get_settings().http_port}", user))
 
 
 # --- nlu ------------------------------------------------------------------------------------

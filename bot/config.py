@@ -5,6 +5,7 @@ Names follow DESIGN.md; secrets only ever come from here, never from the repo.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +13,24 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = REPO_ROOT / "var"
+
+
+def owner_only_file(path: Path) -> Path:
+    """Create (or tighten) a data file readable by its owner only, in an owner-only folder under var/.
+
+    Citizens' complaints live in these files (UU 27/2022): no other local account may read them.
+    SQLite gives its -wal/-shm files the database file's mode.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.parent == VAR_DIR or VAR_DIR in path.parents:
+        os.chmod(VAR_DIR, 0o700)
+        os.chmod(path.parent, 0o700)
+    if path.exists():
+        os.chmod(path, 0o600)
+    else:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return path
 
 
 class Settings(BaseSettings):
@@ -54,10 +73,14 @@ class Settings(BaseSettings):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            path = REPO_ROOT / url.removeprefix(prefix)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = owner_only_file(REPO_ROOT / url.removeprefix(prefix))
             url = prefix + str(path)
         return url
+
+    @property
+    def tracker_store_url(self) -> str:
+        """Rasa's SQL tracker store (endpoints.yml): the SQLite file var/rasa-tracker.db, owner-only."""
+        return "sqlite:///" + str(owner_only_file(VAR_DIR / "rasa-tracker.db"))
 
 
 @lru_cache(maxsize=1)

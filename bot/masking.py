@@ -1,17 +1,23 @@
-"""Masking of citizens' personal data (NIK, phone numbers) for logs and admin views."""
+"""Masking of citizens' personal data (NIK, phone numbers) for logs, admin views and storage.
+
+The rules live in nlu/patterns.py and nlu/log_masking.py (importable from both environments), so
+the Rasa server, the action server and the gateway mask with one definition.
+"""
 
 from __future__ import annotations
 
-import logging
+from nlu.log_masking import MaskingFilter, install_log_masking, mask_record
+from nlu.patterns import find_phone, mask_at_rest, mask_nik, mask_nik_at_rest, mask_phone, mask_text, wants_callback
 
-from nlu.log_masking import MaskingFilter
-from nlu.patterns import mask_nik, mask_phone, mask_text
-
-__all__ = ["MaskingFilter", "install_log_masking", "mask_nik", "mask_phone", "mask_text"]
-
-
-def install_log_masking() -> None:
-    """Attach the filter to every root handler (filters on a logger do not see child loggers' records)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())
+__all__ = [
+    "MaskingFilter",
+    "find_phone",
+    "install_log_masking",
+    "mask_at_rest",
+    "mask_nik",
+    "mask_nik_at_rest",
+    "mask_phone",
+    "mask_record",
+    "mask_text",
+    "wants_callback",
+]

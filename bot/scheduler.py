@@ -98,10 +98,7 @@ class Scheduler:
         on_outbox: Callable[[], None] | None = None,
         housekeeping: Callable[[datetime], str | None] | None = None,
     ) -> Scheduler:
-        """The gateway's scheduler, in the configured city time zone.
-
-        RETENTION HOOK: pass the retention purge (bot/retention.py) as `housekeeping` once it exists.
-        """
+        """The gateway's scheduler, in the configured city time zone (the gateway passes the retention purge)."""
         service = TicketService(sessions, tz=ZoneInfo(settings.timezone))
         return cls(sessions, service, on_outbox=on_outbox, housekeeping=housekeeping)
 

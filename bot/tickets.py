@@ -28,11 +28,12 @@ from bot.domain.lifecycle import (
     check_transition,
 )
 from bot.domain.workdays import WorkCalendar, format_tanggal
-from bot.masking import mask_text
+from bot.masking import find_phone, mask_at_rest, mask_phone, mask_text, wants_callback
 from bot.store import models as m
 from bot.store.db import session_factory
 
 CODE_ATTEMPTS = 8
+ANONYMOUS_ACTOR = "warga (anonim)"
 
 
 class TicketNotFound(LookupError):
@@ -55,6 +56,8 @@ class NewTicket:
     nlu_confidence: float | None = None
     photos: Sequence[str] = ()
     idempotency_key: str | None = None
+    contact_phone: str | None = None
+    """Kept only when the citizen asked to be called back; otherwise taken from such a request in the text."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class TicketView:
     rating: int | None
     photos: tuple[str, ...] = ()
     events: tuple[EventView, ...] = field(default=())
+    contact_phone: str | None = None
 
     @property
     def status_label(self) -> str:
@@ -104,8 +108,39 @@ class TicketView:
     def due_text(self) -> str:
         return format_tanggal(self.due_at)
 
-    def admin_dict(self) -> dict:
-        """For admin views and `--json`: personal data masked, identity hidden when anonymous."""
+    def actor_label(self, actor: str) -> str:
+        """Who made a change, as an admin may see it: an anonymous citizen stays anonymous."""
+        return ANONYMOUS_ACTOR if self.anonymous and actor.startswith("warga:") else actor
+
+    def public_answers(self) -> list[str]:
+        """Notes written by the handling officers (not the citizen's or the system's), masked."""
+        return [mask_text(e.note) for e in self.events if e.note and not e.actor.startswith(("warga:", "sistem:"))]
+
+    def public_dict(self) -> dict:
+        """What anyone holding the code may see: status, OPD, due date, officers' answers.
+
+        Never the citizen's identity or chat, and never the description (a confidential ticket's
+        content stays with the handling OPD; the chat that filed it has the full detail).
+        """
+        return {
+            "code": self.code,
+            "status": self.status,
+            "status_label": self.status_label,
+            "category": self.category_label,
+            "opd": self.opd_name,
+            "created": format_tanggal(self.created_at),
+            "due": self.due_text,
+            "answers": self.public_answers(),
+        }
+
+    def admin_dict(self, viewer_opd: str | None = None) -> dict:
+        """For admin views and `--json`: personal data masked, identity hidden when anonymous.
+
+        The call-back number is readable only for the handling OPD (`viewer_opd`), masked otherwise.
+        """
+        phone = self.contact_phone
+        if phone and viewer_opd != self.opd_id:
+            phone = mask_phone(phone)
         return {
             "code": self.code,
             "status": self.status,
@@ -116,6 +151,7 @@ class TicketView:
             "anonymous": self.anonymous,
             "confidential": self.confidential,
             "citizen": "(anonim)" if self.anonymous else (self.citizen_name or self.citizen_sender),
+            "contact_phone": phone,
             "channel": self.channel,
             "created_at": self.created_at.isoformat(),
             "due_at": self.due_at.isoformat(),
@@ -125,7 +161,7 @@ class TicketView:
             "photos": len(self.photos),
             "events": [
                 {
-                    "actor": e.actor,
+                    "actor": self.actor_label(e.actor),
                     "from": e.from_status,
                     "to": e.to_status,
                     "from_opd": e.from_opd,
@@ -193,6 +229,9 @@ class TicketService:
         now = now or datetime.now(UTC)
         if new.idempotency_key and (existing := self._by_idempotency_key(new.idempotency_key)):
             return existing
+        callback = new.contact_phone or (find_phone(new.description) if wants_callback(new.description) else None)
+        description = mask_at_rest(new.description.strip()) or ""
+        location_text = mask_at_rest(new.location_text)
         category = self.taxonomy.get(new.category_id)
         routed = category.id in self.taxonomy.categories
         status = Status.DIDISPOSISIKAN if routed else Status.BARU
@@ -208,8 +247,9 @@ class TicketService:
                         category_id=category.id,
                         opd_id=category.opd_id,
                         status=status.value,
-                        description=new.description.strip(),
-                        location_text=new.location_text,
+                        description=description,
+                        location_text=location_text,
+                        contact_phone=callback,
                         latitude=new.latitude,
                         longitude=new.longitude,
                         anonymous=new.anonymous,
@@ -283,7 +323,7 @@ class TicketService:
     def request_handoff(self, channel: str, user_id: str, text: str) -> int:
         """Record that a citizen wants a person and tell the coordinator's chats (same commit)."""
         with self.sessions() as session, session.begin():
-            session.add(m.Handoff(channel=channel, user_id=user_id, text=text))
+            session.add(m.Handoff(channel=channel, user_id=user_id, text=mask_at_rest(text)))
             return notify.handoff_requested(session, self.taxonomy, channel, user_id, text)
 
     # --- look-ups -------------------------------------------------------------------------
@@ -406,6 +446,7 @@ class TicketService:
         if source is Status.SELESAI and dst is Status.DIPROSES:  # reopened: a fresh deadline
             ticket.due_at = self.calendar.deadline(now, category.sla_days, self.clock.tz)
             ticket.resolved_at = None
+        note = mask_at_rest(note)
         session.add(
             m.TicketEvent(
                 ticket_id=ticket.id,
@@ -546,6 +587,7 @@ class TicketService:
             resolved_at=ticket.resolved_at,
             closed_at=ticket.closed_at,
             rating=ticket.rating,
+            contact_phone=ticket.contact_phone,
             photos=tuple(a.file_ref for a in ticket.attachments if a.kind == "photo"),
             events=tuple(
                 EventView(e.actor, e.from_status, e.to_status, e.from_opd, e.to_opd, e.note, e.created_at)

@@ -46,3 +46,38 @@ def mask_text(text: str | None) -> str:
         return text or ""
     text = NIK_RE.sub(lambda m: mask_nik(m.group(0)), text)
     return PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+# A citizen asking to be called back ("hubungi saya di 0812…", "tolong telp/WA"): only then a phone is kept.
+CALLBACK_RE = re.compile(
+    r"\b(?:hubungi|hub|telepon|telpon|telp|tlp|tilpun|call|kontak|wa|whatsapp|japri)\b",
+    re.IGNORECASE,
+)
+
+
+def mask_nik_at_rest(nik: str) -> str:
+    """Stored form of a NIK: only the last 4 digits survive (enough for a desk to match a KTP it is shown)."""
+    d = digits(nik)
+    return "*" * 12 + d[-4:] if len(d) == 16 else "*" * len(d)
+
+
+def wants_callback(text: str | None) -> bool:
+    return bool(text and CALLBACK_RE.search(text) and PHONE_RE.search(text))
+
+
+def find_phone(text: str | None) -> str | None:
+    """The first phone number in the text, digits only (for a call-back field), or None."""
+    match = PHONE_RE.search(text or "")
+    return digits(match.group(0)) if match else None
+
+
+def mask_at_rest(text: str | None, *, keep_phone: bool = False) -> str | None:
+    """What may be stored of free text: NIKs reduced to their last 4 digits, phone numbers masked.
+
+    `keep_phone` leaves phone numbers readable (the citizen asked to be called back) so the
+    conversation can still hand the number to the ticket's call-back field.
+    """
+    if not text:
+        return text
+    text = NIK_RE.sub(lambda m: mask_nik_at_rest(m.group(0)), text)
+    return text if keep_phone else PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)

@@ -74,8 +74,10 @@ def check_transition(
     """Return the transition if it is legal, else raise TransitionError without side effects."""
     try:
         src, dst = Status(source), Status(target)
-    except ValueError as exc:
-        raise TransitionError(f"Status tidak dikenal: {exc}") from None
+    except ValueError:
+        unknown = target if str(target) not in {s.value for s in Status} else source
+        choices = ", ".join(s.value for s in Status)
+        raise TransitionError(f"Status '{unknown}' tidak dikenal. Pilihan: {choices}.") from None
     transition = _BY_PAIR.get((src, dst))
     if transition is None:
         options = ", ".join(s.value for s in allowed_targets(src)) or "tidak ada (status akhir)"

@@ -25,6 +25,8 @@ from bot.gateway.inbox import Inbox
 from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.web_routes import web_routes
+from bot.retention import daily_hook
 from bot.scheduler import Scheduler
 from bot.store.db import session_factory
 
@@ -86,7 +88,9 @@ class Gateway:
             asyncio.create_task(self._announce_when_ready(), name="ready"),
         ]
         if self.settings.sla_interval_seconds > 0:
-            scheduler = Scheduler.for_settings(self.sessions, self.settings, self._outbox_ready)
+            scheduler = Scheduler.for_settings(
+                self.sessions, self.settings, self._outbox_ready, housekeeping=daily_hook(self.settings)
+            )
             self._tasks.append(
                 asyncio.create_task(scheduler.run_forever(self.settings.sla_interval_seconds), name="sla")
             )
@@ -199,6 +203,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/web/messages", web_get, methods=["GET"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/webhooks/line", line_webhook, methods=["POST"]),
+            *web_routes(gateway),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway.worker import lock_pending
+from bot.masking import mask_at_rest, wants_callback
 from bot.store import models as m
 
 LEASE = timedelta(seconds=90)
@@ -58,6 +59,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _masked_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """Photo captions are free text too: stored with the same mask as the message text."""
+    caption = payload.get("caption")
+    if not isinstance(caption, str):
+        return payload
+    return {**payload, "caption": mask_at_rest(caption, keep_phone=wants_callback(caption))}
+
+
 class Inbox:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -72,8 +81,8 @@ class Inbox:
                     sender_id=msg.sender_id,
                     chat_id=msg.chat_id,
                     kind=msg.kind,
-                    text=msg.text,
-                    payload=msg.payload,
+                    text=mask_at_rest(msg.text, keep_phone=wants_callback(msg.text)),
+                    payload=_masked_payload(msg.payload),
                 )
                 session.add(row)
                 session.flush()

@@ -22,4 +22,5 @@ def run_gateway(settings: Settings) -> None:
         log_level="info",
         access_log=False,
         log_config=None,
+        timeout_graceful_shutdown=3,  # open web-chat event streams must not hold up Ctrl-C
     )

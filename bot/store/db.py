@@ -16,7 +16,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     BEGIN IMMEDIATE takes the write lock up front, so concurrent writers (action server and
     gateway share one file) queue on the busy timeout instead of failing on lock upgrade.
+    `hide_parameters`: a database error never carries a complaint's text or a citizen's data
+    into a log or a traceback.
     """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)

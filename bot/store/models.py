@@ -117,6 +117,8 @@ class Ticket(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    """Only when the citizen asked to be called back; shown to the handling OPD only."""
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
     nlu_confidence: Mapped[float | None] = mapped_column(Float)

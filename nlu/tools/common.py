@@ -22,6 +22,9 @@ def quiet() -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
+    # Imports inside Rasa (pkg_resources, SQLAlchemy 1.4, matplotlib) add their own "default" filters
+    # back; for a tool whose output is JSON lines, no warning is worth a screen of stderr.
+    warnings.showwarning = lambda *args, **kwargs: None
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.ERROR)  # unconfigured structlog prints debug lines (with texts) to stdout

@@ -205,7 +205,14 @@ async def test_status_only_for_own_tickets(store: TicketService) -> None:
     await tickets.ActionCheckStatus().run(
         other, tracker(sender="telegram:999", text=f"status {mine.code}", intent="check_status"), DOMAIN
     )
-    assert other.messages[0]["response"] == "utter_status_not_found"
+    # another chat holding the code sees only the public part (issue 13): no description, no identity
+    public = other.messages[0]["text"]
+    assert mine.code in public and "Dinas Lingkungan Hidup" in public and "sampah numpuk" not in public
+    unknown = CollectingDispatcher()
+    await tickets.ActionCheckStatus().run(
+        unknown, tracker(sender="telegram:999", text="status ADU-2345678", intent="check_status"), DOMAIN
+    )
+    assert unknown.messages[0]["response"] == "utter_status_not_found"
 
 
 async def test_rating_is_recorded_without_closing(store: TicketService) -> None:

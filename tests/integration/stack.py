@@ -179,7 +179,9 @@ class GatewayThread:
         self.settings = settings
         self.app = create_app(settings)
         self.url = f"http://127.0.0.1:{settings.http_port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=settings.http_port, log_level="warning")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=settings.http_port, log_level="warning", timeout_graceful_shutdown=3
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

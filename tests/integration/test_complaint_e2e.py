@@ -46,4 +46,6 @@ def test_other_citizen_cannot_see_the_ticket(stack: Stack) -> None:
     code = CODE.search(texts(stack.say(owner, "/affirm"))).group(0)
     other = f"cli:{uuid.uuid4().hex[:8]}"
     reply = texts(stack.say(other, f"cek status {code}"))
-    assert "tidak menemukan" in reply and "Diteruskan" not in reply
+    # anyone holding the code sees the public part only (issue 13): status and OPD, not what or who
+    assert code in reply and "Diteruskan" in reply and "Rincian laporan hanya" in reply, reply
+    assert "mawar" not in reply.lower() and owner.partition(":")[2] not in reply
