@@ -20,6 +20,9 @@ EXPECTED = {
     "inbound_messages",
     "outbox",
     "handoffs",
+    "nlu_decisions",
+    "nlu_reviews",
+    "users",
     "alembic_version",
 }
 
