@@ -26,6 +26,7 @@ from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
 from bot.store.db import session_factory
+from bot.web.app import create_web_app
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -194,6 +195,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/webhooks/line", line_webhook, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Mount("", app=create_web_app(settings)),  # login pages and /trainer (bot/web); keep last
         ],
         lifespan=lifespan,
     )
