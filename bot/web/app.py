@@ -57,6 +57,7 @@ class WebSettings(BaseSettings):
     https_only: bool = Field(False, alias="ADUAN_SESSION_HTTPS_ONLY")
     curated_root: Path | None = Field(None, alias="ADUAN_TRAINER_CURATED_ROOT")
     live_model: Path = Field(REPO_ROOT / "models" / "aduan.tar.gz", alias="ADUAN_TRAINER_LIVE_MODEL")
+    reports_dir: Path = Field(REPO_ROOT / "reports", alias="ADUAN_TRAINER_REPORTS_DIR")
 
 
 class RetrainJob:
@@ -106,7 +107,7 @@ def create_web_app(settings: Settings, web: WebSettings | None = None) -> Starle
     sessions = session_factory(settings.sqlalchemy_url)
     taxonomy = load_taxonomy()
     files = NluFiles(curated_root=web.curated_root)
-    place = ModelPlace(live=web.live_model)
+    place = ModelPlace(live=web.live_model, reports=web.reports_dir)
     throttle = AddressThrottle()
     job = RetrainJob()
     secret = web.session_secret.get_secret_value() if web.session_secret else None
