@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,6 +206,11 @@ def promote(candidate: Path, place: ModelPlace, rasa_url: str | None) -> str | N
 
 def rollback(place: ModelPlace, rasa_url: str | None) -> tuple[Path, str | None]:
     """Restore the model that was live before the last promotion."""
+    with _exclusive(place):
+        return _rollback_locked(place, rasa_url)
+
+
+def _rollback_locked(place: ModelPlace, rasa_url: str | None) -> tuple[Path, str | None]:
     state = place.load()
     if not state["previous"]:
         raise RetrainError("Belum ada model sebelumnya untuk dipulihkan.")
@@ -228,6 +236,26 @@ def retrain(
     place = place or ModelPlace()
     if not place.live.exists():
         raise RetrainError(f"Model aktif tidak ditemukan di {place.live}.")
+    with _exclusive(place):
+        return _retrain_locked(files, place, promote_if_passed, rasa_url)
+
+
+@contextlib.contextmanager
+def _exclusive(place: ModelPlace) -> Iterator[None]:
+    """One retraining at a time per model home, whether started from the page or the CLI."""
+    place.home.mkdir(parents=True, exist_ok=True)
+    with open(place.home / ".retrain.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RetrainError("Pelatihan ulang lain sedang berjalan; coba lagi nanti.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _retrain_locked(files: NluFiles, place: ModelPlace, promote_if_passed: bool, rasa_url: str | None) -> RetrainResult:
     candidate, seconds = train_candidate(files, place)
     comparison = run_gate(place.live, candidate, files)
     notes: list[str] = []
