@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -64,7 +65,13 @@ def strip_markup(text: str) -> str:
 
 
 def read_examples(path: Path) -> list[tuple[str, str]]:
-    """(intent, text) pairs of one Rasa NLU YAML file."""
+    """(intent, text) pairs of one Rasa NLU YAML file (cached until the file changes)."""
+    stat = path.stat()
+    return list(_read_examples(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=256)
+def _read_examples(path: Path, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out = []
     for block in doc.get("nlu") or []:
@@ -75,7 +82,7 @@ def read_examples(path: Path) -> list[tuple[str, str]]:
             line = line.strip()
             if line.startswith("- "):
                 out.append((intent, strip_markup(line[2:].strip())))
-    return out
+    return tuple(out)
 
 
 def all_examples(files: NluFiles) -> list[tuple[str, str]]:
