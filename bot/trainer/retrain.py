@@ -187,21 +187,38 @@ def swap_model(rasa_url: str, model: Path, timeout: float = 300.0) -> str:
 
 
 def promote(candidate: Path, place: ModelPlace, rasa_url: str | None) -> str | None:
-    """Keep the live model in the archive, put the candidate in its place, swap it in the server."""
+    """Keep the live model in the archive, put the candidate in its place, swap it in the server.
+
+    If the server refuses the new model, the previous file is put back and nothing is recorded.
+    """
     place.archive.mkdir(parents=True, exist_ok=True)
     state = place.load()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    kept: Path | None = None
     if place.live.exists():
         kept = place.archive / f"previous-{stamp}.tar.gz"
         shutil.copy2(place.live, kept)
+    _install(candidate, place.live)
+    try:
+        model_id = swap_model(rasa_url, place.live) if rasa_url else None
+    except RetrainError:
+        if kept is not None:
+            _install(kept, place.live)
+            kept.unlink()
+        raise
+    if kept is not None:
         state["previous"].append(str(kept))
-    staged = place.live.with_name(place.live.name + ".incoming")
-    shutil.copy2(candidate, staged)
-    os.replace(staged, place.live)
-    model_id = swap_model(rasa_url, place.live) if rasa_url else None
-    state["history"].append({"at": stamp, "action": "promote", "candidate": str(candidate), "model_id": model_id})
+    state["history"].append({"at": stamp, "action": "promote", "candidate": candidate.name, "model_id": model_id})
     place.save(state)
+    candidate.unlink(missing_ok=True)  # it is the live model now; no second copy is kept
     return model_id
+
+
+def _install(source: Path, live: Path) -> None:
+    """Atomically replace the live model file (a server restart loads the same model)."""
+    staged = live.with_name(live.name + ".incoming")
+    shutil.copy2(source, staged)
+    os.replace(staged, live)
 
 
 def rollback(place: ModelPlace, rasa_url: str | None) -> tuple[Path, str | None]:
@@ -215,10 +232,16 @@ def _rollback_locked(place: ModelPlace, rasa_url: str | None) -> tuple[Path, str
     if not state["previous"]:
         raise RetrainError("Belum ada model sebelumnya untuk dipulihkan.")
     previous = Path(state["previous"].pop())
-    staged = place.live.with_name(place.live.name + ".incoming")
-    shutil.copy2(previous, staged)
-    os.replace(staged, place.live)
-    model_id = swap_model(rasa_url, place.live) if rasa_url else None
+    undo = place.archive / "rollback-undo.tar.gz"
+    shutil.copy2(place.live, undo)
+    _install(previous, place.live)
+    try:
+        model_id = swap_model(rasa_url, place.live) if rasa_url else None
+    except RetrainError:
+        _install(undo, place.live)  # the file stays what the server is running
+        raise
+    finally:
+        undo.unlink(missing_ok=True)
     state["history"].append({"at": datetime.now(UTC).isoformat(), "action": "rollback", "model": str(previous)})
     place.save(state)
     return previous, model_id
