@@ -31,7 +31,8 @@ TOP_N = 3
 def decision_from_events(events: list[dict[str, Any]], model_id: str | None) -> dict[str, Any] | None:
     """The latest user message's parse data and the actions the bot ran after it."""
     actions: list[str] = []
-    for event in reversed(events):
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
         kind = event.get("event")
         if kind == "action" and event.get("name") not in (None, "action_listen"):
             actions.append(event["name"])
@@ -49,7 +50,18 @@ def decision_from_events(events: list[dict[str, Any]], model_id: str | None) -> 
                 "ranking": ranking,
                 "model_id": model_id,
                 "actions": list(reversed(actions)),
+                "requested_slot": _requested_slot(events[:index]),
             }
+    return None
+
+
+def _requested_slot(events: list[dict[str, Any]]) -> str | None:
+    """The form question the message answered (e.g. `location`), if a form was asking one."""
+    for event in reversed(events):
+        if event.get("event") == "slot" and event.get("name") == "requested_slot":
+            return event.get("value")
+        if event.get("event") == "active_loop" and not event.get("name"):
+            return None
     return None
 
 

@@ -28,6 +28,8 @@ SIGNAL_BUTTON = "citizen_button"
 SIGNAL_CANCEL = "citizen_cancelled"
 SIGNAL_WINDOW = timedelta(minutes=30)
 CANCEL_INTENTS = {"cancel"}
+PRIVATE_ANSWERS = {"location"}
+"""Form answers that are not recorded at all (they are the citizen's address)."""
 _PUNCT = re.compile(r"[^\w\s*]+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
@@ -58,6 +60,8 @@ def _record(session: Session, channel: str, sender_id: str, message: str, nlu: d
         if message.startswith(CHOOSE_CATEGORY):
             _category_button(session, sender_id, message, now)
         return None
+    if nlu.get("requested_slot") in PRIVATE_ANSWERS:
+        return None  # an address is personal data, and no example of a complaint
     intent = nlu.get("intent")
     if intent in CANCEL_INTENTS:
         previous = _previous(session, sender_id, now)

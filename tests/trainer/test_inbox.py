@@ -78,6 +78,13 @@ def test_masked_before_storing_and_cancel_after_guess(sessions, files) -> None:
     assert [e.kind for e in item.evidence] == ["citizen_cancelled"]
 
 
+def test_address_answers_are_not_recorded(sessions, files) -> None:
+    replies = FakeReplies("give_location", 0.4)
+    replies.nlu["requested_slot"] = "location"
+    assert record_decision(sessions, "web", "web:m", "jl mawar 12 rt 3 rw 4 kel. jebres", replies) is None
+    assert inbox(sessions, files) == []
+
+
 def test_label_writes_rasa_yaml_and_every_fifth_is_held_out(sessions, files) -> None:
     ids = [say(sessions, f"web:h{n}", f"keluhan nomor {n} tentang got", "complaint_lingkungan", 0.4) for n in range(5)]
     intents = labelable_intents()
