@@ -1,7 +1,7 @@
 """What recording the NLU decision costs: Rasa's stock REST webhook vs the `aduan` channel (nlu/channel.py).
 
 Same Rasa server, same model, interleaved requests with fresh senders, each sender's conversation
-a few turns long (the channel re-reads the tracker it just saved). Writes reports/trainer_channel.md.
+a few turns long. Writes reports/trainer_channel.md.
 Run: `PYTHONPATH=. .venv/bin/python -m bench.trainer_channel [N]`.
 """
 
@@ -63,7 +63,7 @@ def main(n: int = 20) -> None:
         f"{n} conversations per channel × {len(TURNS)} turns, interleaved, same Rasa server and model.\n\n"
         "| channel | requests | p50 ms | p95 ms | mean ms |\n|---|---|---|---|---|\n"
         + "\n".join(rows)
-        + f"\n\nMedian difference: {extra:+.1f} ms per message (one tracker read from the store after the answer).\n"
+        + f"\n\nMedian difference: {extra:+.1f} ms per message (the tracker the processor just saved is reused).\n"
         "The alternative, a second `POST /model/parse` from the gateway, would run the NLU pipeline twice and\n"
         "could disagree with the decision the dialogue actually acted on.\n",
         encoding="utf-8",

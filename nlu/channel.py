@@ -3,8 +3,9 @@
 Rasa's stock REST webhook returns only the bot's messages. The gateway needs the parse data
 (intent, confidence, top 3, model id, what the bot did next) to feed the trainers' inbox, and
 asking Rasa a second time (`/model/parse`) would double the NLU work and could disagree with
-the decision actually taken. So this channel handles the message exactly like `rest` and then
-reads the latest user event from the tracker it just saved.
+the decision actually taken. So this channel handles the message exactly like `rest` and keeps
+a reference to the tracker the processor saves for that sender (no second read from the tracker
+store; reports/trainer_channel.md measures the cost), then reads the latest user event from it.
 
 POST /webhooks/aduan/webhook  {"sender", "message", "metadata"}
   -> {"messages": [...], "nlu": {"text", "intent", "confidence", "ranking", "model_id", "actions"}}
@@ -65,6 +66,31 @@ def _requested_slot(events: list[dict[str, Any]]) -> str | None:
     return None
 
 
+class _Capture:
+    """The trackers the processor saved for the senders this channel is waiting on."""
+
+    def __init__(self) -> None:
+        self.waiting: set[str] = set()
+        self.saved: dict[str, Any] = {}
+
+
+def _capture_for(store: Any) -> _Capture:
+    """Wrap the tracker store's `save` once (a new model brings a new store, wrapped on first use)."""
+    capture = getattr(store, "_aduan_capture", None)
+    if capture is None:
+        capture = _Capture()
+        original = store.save
+
+        async def save(tracker: Any, *args: Any, **kwargs: Any) -> None:
+            await original(tracker, *args, **kwargs)
+            if tracker.sender_id in capture.waiting:
+                capture.saved[tracker.sender_id] = tracker
+
+        store.save = save
+        store._aduan_capture = capture
+    return capture
+
+
 class AduanRestInput(RestInput):
     """`rest` plus the NLU decision; the gateway is its only client (Rasa listens on loopback)."""
 
@@ -85,6 +111,10 @@ class AduanRestInput(RestInput):
             text = self._extract_message(request)
             agent = request.app.ctx.agent  # the model that answers this message (PUT /model swaps it)
             model_id = agent.model_id if agent else None
+            store = agent.tracker_store if agent is not None else None
+            capture = _capture_for(store) if store is not None else None
+            if capture is not None:
+                capture.waiting.add(sender_id)
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text,
@@ -93,16 +123,21 @@ class AduanRestInput(RestInput):
                 input_channel=self._extract_input_channel(request),
                 metadata=self.get_metadata(request),
             )
+            tracker = None
             try:  # same as the stock channel: the messages collected so far are returned
                 await on_new_message(message)
             except Exception:
                 logger.exception("aduan channel: handling a message failed")
+            finally:
+                if capture is not None:
+                    capture.waiting.discard(sender_id)
+                    tracker = capture.saved.pop(sender_id, None)
+            if tracker is None and store is not None:  # not saved through the wrapper: read it back
+                tracker = await store.retrieve(sender_id)
             nlu = None
-            if agent is not None and agent.tracker_store is not None:
-                tracker = await agent.tracker_store.retrieve(sender_id)
-                if tracker is not None:
-                    events = [e.as_dict() for e in list(tracker.events)[-60:]]
-                    nlu = decision_from_events(events, model_id)
+            if tracker is not None:
+                events = [e.as_dict() for e in list(tracker.events)[-60:]]
+                nlu = decision_from_events(events, model_id)
             return response.json({"messages": collector.messages, "nlu": nlu})
 
         return webhook
