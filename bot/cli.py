@@ -329,6 +329,20 @@ def trainer_discard(item_id: int, reviewer: str) -> None:
     click.echo(f"Item {item_id} dibuang.")
 
 
+@trainer.command("purge")
+@click.option("--days", type=int, default=None, help="keep this many days (default: ADUAN_RETENTION_DAYS)")
+def trainer_purge(days: int | None) -> None:
+    """Delete recorded NLU decisions older than the retention period (labels in git stay)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.trainer.inbox import purge_decisions
+
+    keep = days if days is not None else get_settings().retention_days
+    with _sessions()() as session, session.begin():
+        count = purge_decisions(session, datetime.now(UTC) - timedelta(days=keep))
+    click.echo(f"{count} keputusan NLU lebih lama dari {keep} hari dihapus.")
+
+
 @trainer.command("retrain")
 @click.option("--promote", is_flag=True, help="swap the candidate into the running Rasa server if it passes")
 def trainer_retrain(promote: bool) -> None:

@@ -247,3 +247,12 @@ def remove_personal_data(session: Session, item_id: int, reviewer: str) -> int:
     session.add(m.NluReview(norm_text=pii_key(key), text="[dihapus: data pribadi]", status="pii", reviewer=reviewer))
     session.flush()
     return len(rows)
+
+
+def purge_decisions(session: Session, older_than: datetime) -> int:
+    """Delete recorded decisions older than the retention cut-off (ADUAN_RETENTION_DAYS); labels stay."""
+    rows = session.scalars(select(m.NluDecision).where(m.NluDecision.created_at < older_than)).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return len(rows)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select, update
 
 from bot.cli import main as cli
 from bot.config import get_settings
+from bot.store import models as m
 from bot.store.db import session_factory
 from bot.trainer.recorder import record_decision
 from tests.trainer.test_inbox import FakeReplies
@@ -51,3 +54,18 @@ def test_users_add_refuses_duplicates_and_unknown_roles(env) -> None:
     dup = runner.invoke(cli, ["users", "add", "ani", "--role", "trainer"])
     assert dup.exit_code != 0 and "sudah ada" in dup.output
     assert runner.invoke(cli, ["users", "add", "ana", "--role", "admin"]).exit_code != 0
+
+
+def test_purge_removes_decisions_older_than_retention(env) -> None:
+    old = record_decision(env, "web", "web:old", "keluhan lama sekali", FakeReplies("complaint_bansos", 0.3))
+    new = record_decision(env, "web", "web:new", "keluhan baru saja", FakeReplies("complaint_bansos", 0.3))
+    with env() as session, session.begin():
+        session.execute(
+            update(m.NluDecision)
+            .where(m.NluDecision.id == old)
+            .values(created_at=datetime.now(UTC) - timedelta(days=91))
+        )
+    result = CliRunner().invoke(cli, ["trainer", "purge"])
+    assert result.exit_code == 0 and result.output.startswith("1 keputusan")
+    with env() as session:
+        assert list(session.scalars(select(m.NluDecision.id))) == [new]
