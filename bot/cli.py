@@ -303,6 +303,165 @@ def nlu_eval(folds: int, quick: bool, only: str, default_cv_epochs: int, sweep: 
     _run_nlu_tool("nlu.tools.evaluate", args)
 
 
+# --- users (web accounts) -----------------------------------------------------------------------
+
+
+def _sessions():
+    from bot.store.db import session_factory
+
+    return session_factory(get_settings().sqlalchemy_url)
+
+
+@main.group()
+def users() -> None:
+    """Web accounts for trainers and koordinator."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["trainer", "koordinator"]), required=True)
+def users_add(name: str, role: str) -> None:
+    """Create an account; prints a one-time password that must be changed at first login."""
+    from bot.web.accounts import AccountError, create_user
+
+    sessions = _sessions()
+    try:
+        with sessions() as session, session.begin():
+            account, password = create_user(session, name, role)
+    except AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Akun '{account.name}' ({account.role}) dibuat.")
+    click.echo(f"Kata sandi sekali pakai: {password}")
+    click.echo("Sampaikan secara pribadi; wajib diganti saat pertama kali masuk.")
+
+
+# --- trainer (NLU inbox, gated retrain) -----------------------------------------------------------
+
+
+@main.group()
+def trainer() -> None:
+    """NLU inbox: review, label, retrain behind the quality gate, roll back."""
+
+
+def _trainer_files():
+    from bot.trainer.data import NluFiles
+
+    root = os.environ.get("ADUAN_TRAINER_CURATED_ROOT")
+    return NluFiles(curated_root=Path(root) if root else None)
+
+
+def _model_place():
+    from bot.trainer.retrain import ModelPlace
+
+    live = os.environ.get("ADUAN_TRAINER_LIVE_MODEL")
+    return ModelPlace(live=Path(live)) if live else ModelPlace()
+
+
+@trainer.command("inbox")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON array for scripts")
+def trainer_inbox(limit: int, as_json: bool) -> None:
+    """Items to review: human corrections first, then lowest confidence, then most frequent."""
+    from bot.domain.categories import load_taxonomy
+    from bot.trainer.inbox import build_inbox
+
+    with _sessions()() as session:
+        items = build_inbox(session, load_taxonomy(), _trainer_files(), limit=limit)
+    if as_json:
+        click.echo(json.dumps([i.as_dict() for i in items], ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("Kotak masuk kosong.")
+    for item in items:
+        top = ", ".join(f"{r['name']} {r['confidence']:.2f}" for r in item.ranking)
+        click.echo(f"[{item.id}] {item.count}x  {item.text}")
+        click.echo(f"      top 3: {top}  -> saran: {item.suggestion}")
+        for ev in item.evidence:
+            click.echo(f"      {ev.label}: {ev.note}")
+
+
+@trainer.command("label")
+@click.argument("item_id", type=int)
+@click.argument("intent")
+@click.option("--by", "reviewer", default="cli", show_default=True)
+def trainer_label(item_id: int, intent: str, reviewer: str) -> None:
+    """Label an item (written to data/nlu/curated/, every fifth to tests/nlu/curated/)."""
+    from bot.trainer.data import labelable_intents
+    from bot.trainer.inbox import InboxError, label
+
+    try:
+        with _sessions()() as session, session.begin():
+            review = label(session, item_id, intent, reviewer, labelable_intents(), _trainer_files())
+    except InboxError as exc:
+        _fail(str(exc))
+    where = "data uji (held-out)" if review.split == "heldout" else "data latih"
+    click.echo(f"Item {item_id} dilabeli {intent} ({where}).")
+
+
+@trainer.command("discard")
+@click.argument("item_id", type=int)
+@click.option("--by", "reviewer", default="cli", show_default=True)
+def trainer_discard(item_id: int, reviewer: str) -> None:
+    """Drop an item from the inbox without labelling it."""
+    from bot.trainer.inbox import InboxError, discard
+
+    try:
+        with _sessions()() as session, session.begin():
+            discard(session, item_id, reviewer)
+    except InboxError as exc:
+        _fail(str(exc))
+    click.echo(f"Item {item_id} dibuang.")
+
+
+@trainer.command("purge")
+@click.option("--days", type=int, default=None, help="keep this many days (default: ADUAN_RETENTION_DAYS)")
+def trainer_purge(days: int | None) -> None:
+    """Delete recorded NLU decisions older than the retention period (labels in git stay)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.trainer.inbox import purge_decisions
+
+    keep = days if days is not None else get_settings().retention_days
+    with _sessions()() as session, session.begin():
+        count = purge_decisions(session, datetime.now(UTC) - timedelta(days=keep))
+    click.echo(f"{count} keputusan NLU lebih lama dari {keep} hari dihapus.")
+
+
+@trainer.command("retrain")
+@click.option("--promote", is_flag=True, help="swap the candidate into the running Rasa server if it passes")
+def trainer_retrain(promote: bool) -> None:
+    """Train a candidate in a separate process, compare it with the live model, promote if allowed."""
+    from bot.trainer.retrain import RetrainError, retrain
+
+    try:
+        result = retrain(_trainer_files(), _model_place(), promote_if_passed=promote, rasa_url=get_settings().rasa_url)
+    except RetrainError as exc:
+        _fail(str(exc))
+    cmp = result.comparison
+    click.echo(
+        f"macro-F1 aktif {cmp['live']['macro_f1']:.4f}, kandidat {cmp['candidate']['macro_f1']:.4f} "
+        f"({cmp['heldout_size']} contoh uji; latih {result.train_seconds:.0f} dtk)"
+    )
+    for reason in cmp["reasons"]:
+        click.echo(f"  - {reason}")
+    verdict = "dipromosikan" if result.promoted else ("lulus" if result.passed else "DITOLAK")
+    click.echo(f"Keputusan: {verdict}. Laporan: {result.report}")
+    if not result.passed:
+        sys.exit(2)
+
+
+@trainer.command("rollback")
+def trainer_rollback() -> None:
+    """Restore the model that was live before the last promotion."""
+    from bot.trainer.retrain import RetrainError, rollback
+
+    try:
+        previous, model_id = rollback(_model_place(), get_settings().rasa_url)
+    except RetrainError as exc:
+        _fail(str(exc))
+    click.echo(f"Model sebelumnya dipulihkan: {previous.name} (model id {model_id}).")
+
+
 # --- dev ------------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from bot.gateway.web_routes import web_routes
 from bot.retention import daily_hook
 from bot.scheduler import Scheduler
 from bot.store.db import session_factory
+from bot.web.app import create_web_app
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -205,6 +206,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/webhooks/line", line_webhook, methods=["POST"]),
             *web_routes(gateway),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Mount("", app=create_web_app(settings)),  # login pages and /trainer (bot/web); keep last
         ],
         lifespan=lifespan,
     )

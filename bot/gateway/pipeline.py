@@ -24,6 +24,7 @@ from bot.gateway.worker import PollingWorker
 from bot.masking import mask_text
 from bot.store import models as m
 from bot.texts import render
+from bot.trainer.recorder import record_decision
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class Processor(PollingWorker):
             done = index + 1 == len(parts)
             await asyncio.to_thread(self._commit, item, reply_payloads(replies, extra), payload, done)
             self.on_outbox()
+            await asyncio.to_thread(record_decision, self.sessions, item.channel, item.sender_id, parts[index], replies)
         logger.info("processed inbound %s from %s: %s", item.id, item.sender_id, mask_text(item.text or item.kind))
 
     @staticmethod

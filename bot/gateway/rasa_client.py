@@ -12,6 +12,12 @@ class ServiceDown(Exception):
     """Rasa or the action server cannot take the message now; it stays queued."""
 
 
+class Replies(list):  # type: ignore[type-arg]
+    """Rasa's reply messages, plus the NLU decision behind them (`nlu`, from nlu/channel.py)."""
+
+    nlu: dict[str, Any] | None = None
+
+
 class RasaClient:
     def __init__(self, rasa_url: str, action_server_url: str, timeout: float = 30.0) -> None:
         self.rasa_url = rasa_url.rstrip("/")
@@ -22,8 +28,8 @@ class RasaClient:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def send(self, sender_id: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Rasa's replies to one user message (REST channel)."""
+    async def send(self, sender_id: str, message: str, metadata: dict[str, Any] | None = None) -> Replies:
+        """Rasa's replies to one user message, with the parse data (the `aduan` REST channel)."""
         # Rasa answers even when the action server is down, silently dropping the action's
         # messages, so check it first (cached briefly: it is on loopback).
         if time.monotonic() > self._actions_ok_until:
@@ -32,7 +38,7 @@ class RasaClient:
             self._actions_ok_until = time.monotonic() + 2.0
         try:
             response = await self._client.post(
-                f"{self.rasa_url}/webhooks/rest/webhook",
+                f"{self.rasa_url}/webhooks/aduan/webhook",
                 json={"sender": sender_id, "message": message, "metadata": metadata or {}},
             )
         except httpx.HTTPError as exc:
@@ -40,7 +46,10 @@ class RasaClient:
         if response.status_code >= 500 or response.status_code in (404, 409, 503):
             raise ServiceDown(f"rasa answered HTTP {response.status_code}")
         response.raise_for_status()
-        return response.json()
+        body = response.json()
+        replies = Replies(body.get("messages") or [])
+        replies.nlu = body.get("nlu")
+        return replies
 
     async def rasa_status(self) -> dict[str, Any] | None:
         try:

@@ -250,3 +250,59 @@ class SlaAction(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NluDecision(Base):
+    """One NLU decision on a citizen's free-text message, for the trainers' inbox (text masked)."""
+
+    __tablename__ = "nlu_decisions"
+    __table_args__ = (Index("ix_nlu_decisions_sender_id", "sender_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str] = mapped_column(String(160))
+    text: Mapped[str] = mapped_column(Text)
+    """NIK and phone numbers masked before storing."""
+    norm_text: Mapped[str] = mapped_column(String(500), index=True)
+    intent: Mapped[str | None] = mapped_column(String(80))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    ranking: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    model_id: Mapped[str | None] = mapped_column(String(64))
+    actions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """What happened next: the bot's actions after the message."""
+    signal: Mapped[str | None] = mapped_column(String(32))
+    """A free label from the desk: citizen_button | citizen_cancelled."""
+    signal_intent: Mapped[str | None] = mapped_column(String(80))
+    signal_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NluReview(Base):
+    """A trainer's decision on one normalized text: labelled, discarded or removed for personal data."""
+
+    __tablename__ = "nlu_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_text: Mapped[str] = mapped_column(String(500), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # labelled | discarded | pii
+    intent: Mapped[str | None] = mapped_column(String(80))
+    split: Mapped[str | None] = mapped_column(String(10))  # train | heldout
+    reviewer: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A web account (trainer or koordinator); the password is an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # trainer | koordinator
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]

@@ -21,6 +21,9 @@ EXPECTED = {
     "outbox",
     "handoffs",
     "sla_actions",
+    "nlu_decisions",
+    "nlu_reviews",
+    "users",
     "alembic_version",
 }
 

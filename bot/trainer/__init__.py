@@ -1,0 +1,1 @@
+"""NLU inbox, labelling, gated retraining and model promotion for trainers."""

@@ -1,0 +1,1 @@
+"""Web pages behind a login: trainer now, koordinator dashboard later."""
