@@ -162,6 +162,91 @@ def opd_list(as_json: bool) -> None:
         click.echo(f"{opd_id:<12} {open_count:>4} terbuka  {name}")
 
 
+# --- outbox ---------------------------------------------------------------------------------
+
+
+def _sessions():
+    from bot.store.db import session_factory
+
+    return session_factory(get_settings().sqlalchemy_url)
+
+
+@main.group()
+def outbox() -> None:
+    """Delivery queues: messages that could not be delivered or processed."""
+
+
+@outbox.command("failed")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def outbox_failed(limit: int, as_json: bool) -> None:
+    """Outgoing messages given up on (and incoming ones that could not be processed), newest first."""
+    from bot.gateway.inbox import Inbox
+    from bot.gateway.outbox import Outbox
+    from bot.masking import mask_text
+
+    sessions = _sessions()
+    out_rows = Outbox(sessions).failed(limit)
+    in_rows = Inbox(sessions).failed(limit)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "outbox": [
+                        {
+                            "id": r.id,
+                            "channel": r.channel,
+                            "chat_id": r.chat_id,
+                            "ticket_id": r.ticket_id,
+                            "attempts": r.attempts,
+                            "error": r.last_error,
+                            "created_at": r.created_at.isoformat(),
+                        }
+                        for r in out_rows
+                    ],
+                    "inbox": [
+                        {
+                            "id": r.id,
+                            "channel": r.channel,
+                            "sender_id": r.sender_id,
+                            "attempts": r.attempts,
+                            "error": r.last_error,
+                            "received_at": r.received_at.isoformat(),
+                        }
+                        for r in in_rows
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not out_rows and not in_rows:
+        click.echo("Tidak ada pesan gagal.")
+        return
+    for r in out_rows:
+        click.echo(
+            f"keluar #{r.id} {r.channel}:{r.chat_id} tiket={r.ticket_id or '-'} percobaan={r.attempts} "
+            f"{r.created_at:%Y-%m-%d %H:%M} {mask_text(r.last_error or '')[:160]}"
+        )
+    for r in in_rows:
+        click.echo(
+            f"masuk  #{r.id} {r.sender_id} percobaan={r.attempts} "
+            f"{r.received_at:%Y-%m-%d %H:%M} {mask_text(r.last_error or '')[:160]}"
+        )
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int, required=True)
+def outbox_retry(ids: tuple[int, ...]) -> None:
+    """Queue failed outgoing messages again (after the cause, e.g. a revoked token, is fixed)."""
+    from bot.gateway.outbox import Outbox
+
+    count = Outbox(_sessions()).retry(list(ids))
+    if count == 0:
+        _fail("Tidak ada pesan gagal dengan nomor itu.")
+    click.echo(f"{count} pesan dijadwalkan ulang.")
+
+
 # --- chat -----------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.gateway.inbox import Claimed, Inbox, finish
+from bot.gateway.inbox import Claimed, Inbox, LeaseLost, finish
 from bot.gateway.outbox import add_messages
 from bot.gateway.rasa_client import RasaClient, ServiceDown
 from bot.gateway.worker import PollingWorker
@@ -28,6 +28,9 @@ from bot.texts import render
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
+MAX_ATTEMPTS = 12
+"""With backoff capped at MAX_BACKOFF this keeps a message about half an hour before giving up."""
+MAX_BACKOFF = timedelta(minutes=5)
 UNSUPPORTED_LABELS = {
     "sticker": "stiker",
     "voice": "pesan suara",
@@ -112,6 +115,14 @@ class Processor(PollingWorker):
         return len(claimed)
 
     async def process(self, item: Claimed) -> None:
+        try:
+            await self._process(item)
+        except LeaseLost:
+            # Our lease ran out and another worker holds the message now: its answer counts, ours
+            # was rolled back with the lease check.
+            logger.warning("inbound %s: lease lost, left to the worker that holds it", item.id)
+
+    async def _process(self, item: Claimed) -> None:
         extra = self._delivery_hints(item)
         answer = refusal(item)
         if answer is not None:
@@ -131,6 +142,7 @@ class Processor(PollingWorker):
             except Exception as exc:  # unexpected answer: keep the message, try again later
                 logger.exception("processing inbound %s failed", item.id)
                 await asyncio.to_thread(self._postpone, item, payload, f"{type(exc).__name__}: {exc}", extra)
+                self.on_outbox()
                 return
             payload["_parts_done"] = index + 1
             done = index + 1 == len(parts)
@@ -147,18 +159,45 @@ class Processor(PollingWorker):
     def _commit(self, item: Claimed, payloads: list[dict[str, Any]], payload: dict[str, Any], done: bool) -> None:
         with self.sessions() as session, session.begin():
             add_messages(session, item.channel, item.chat_id, payloads, inbound_id=item.id)
-            finish(session, item.id, payload, done=done)
+            finish(session, item.id, payload, done=done, lease=item.lease)
 
     def _postpone(self, item: Claimed, payload: dict[str, Any], error: str, extra: dict[str, Any]) -> None:
-        """Keep the message queued; tell the citizen once that it is saved (never per retry)."""
-        delay = min(timedelta(seconds=2 ** min(item.attempts, 5)), timedelta(seconds=30))
+        """Keep the message queued with backoff; tell the citizen once that it is saved (never per retry).
+
+        After MAX_ATTEMPTS the message is given up (`failed`, visible to the koordinator) and the
+        citizen is told honestly, so one message Rasa keeps rejecting cannot silence the chat forever.
+        """
+        give_up = item.attempts >= MAX_ATTEMPTS
+        delay = min(timedelta(seconds=2**item.attempts), MAX_BACKOFF)
         with self.sessions() as session, session.begin():
-            if not payload.get("_down_notified"):
+            if give_up:
+                add_messages(
+                    session,
+                    item.channel,
+                    item.chat_id,
+                    [{"text": render("inbound_failed"), **extra}],
+                    inbound_id=item.id,
+                )
+            elif not payload.get("_down_notified"):
                 payload["_down_notified"] = True
                 add_messages(session, item.channel, item.chat_id, [{"text": render("service_down"), **extra}])
-            session.execute(
+            values: dict[str, Any] = {"last_error": mask_text(error)[:2000], "payload": payload, "lease_token": None}
+            if give_up:
+                values.update(status="failed", processed_at=datetime.now(UTC))
+            else:
+                values["next_attempt_at"] = datetime.now(UTC) + delay
+            done = session.execute(
                 update(m.InboundMessage)
-                .where(m.InboundMessage.id == item.id)
-                .values(next_attempt_at=datetime.now(UTC) + delay, last_error=error[:2000], payload=payload)
-            )
-        logger.warning("inbound %s postponed %.0fs: %s", item.id, delay.total_seconds(), error)
+                .where(
+                    m.InboundMessage.id == item.id,
+                    m.InboundMessage.status == "pending",
+                    m.InboundMessage.lease_token == item.lease,
+                )
+                .values(**values)
+            ).rowcount
+            if done != 1:
+                raise LeaseLost(item.id)
+        if give_up:
+            logger.error("inbound %s given up after %d attempts: %s", item.id, item.attempts, mask_text(error))
+        else:
+            logger.warning("inbound %s postponed %.0fs: %s", item.id, delay.total_seconds(), mask_text(error))

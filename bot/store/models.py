@@ -87,7 +87,7 @@ class Admin(Base):
 
 
 class AdminGroup(Base):
-    """A Telegram/LINE group where an OPD's admins receive new tickets."""
+    """A registered Telegram/LINE chat (group, room or private) where an OPD's admins work."""
 
     __tablename__ = "admin_groups"
     __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_admin_groups_chat"),)
@@ -96,6 +96,25 @@ class AdminGroup(Base):
     opd_id: Mapped[str] = mapped_column(ForeignKey("opds.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(20), default="admin", server_default="admin")  # admin | koordinator
+    title: Mapped[str | None] = mapped_column(String(200))
+    registered_by: Mapped[str | None] = mapped_column(String(160))
+    registered_at: Mapped[datetime | None]
+
+
+class AdminInvite(Base):
+    """A one-time registration code; only its hash is stored, so a database dump cannot be replayed."""
+
+    __tablename__ = "admin_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    opd_id: Mapped[str] = mapped_column(ForeignKey("opds.id"))
+    role: Mapped[str] = mapped_column(String(20), default="admin")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_chat: Mapped[str | None] = mapped_column(String(160))
 
 
 class Ticket(Base):
@@ -178,6 +197,7 @@ class InboundMessage(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),
         Index("ix_inbound_status_id", "status", "id"),
+        Index("ix_inbound_sender_status", "sender_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,6 +211,8 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|done|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    """Set by each claim; finishing checks it, so a worker whose lease ran out cannot overwrite a newer claim."""
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -200,7 +222,10 @@ class OutboxMessage(Base):
     """Outbound message written in the same transaction as its cause; a worker delivers it once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_chat_status", "channel", "chat_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -211,6 +236,8 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    via: Mapped[str | None] = mapped_column(String(12))  # how it went out: reply | push (LINE), send
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

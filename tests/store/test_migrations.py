@@ -14,6 +14,7 @@ EXPECTED = {
     "opds",
     "admins",
     "admin_groups",
+    "admin_invites",
     "tickets",
     "ticket_events",
     "attachments",

@@ -174,10 +174,12 @@ class LineChannel:
 
     # --- outbound -----------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> None:
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> str:
+        """Reply while the event's token is fresh (free), else push (counted: pushes cost money)."""
         line_messages = to_line_messages([m.payload for m in messages])
         if not line_messages:
-            return
+            return "none"
+        via = "reply"
         token = self._fresh_token(messages[0].payload)
         chunks = [
             line_messages[i : i + MAX_MESSAGES_PER_CALL] for i in range(0, len(line_messages), MAX_MESSAGES_PER_CALL)
@@ -192,6 +194,7 @@ class LineChannel:
                     if exc.status != 400:
                         raise self._translate_error(exc) from exc
                     logger.info("line reply token rejected, pushing instead")
+            via = "push"
             retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{messages[0].id}:{index}"))
             try:
                 await self.api.push_message(PushMessageRequest(to=chat_id, messages=chunk), x_line_retry_key=retry_key)
@@ -199,6 +202,7 @@ class LineChannel:
                 if exc.status == 409:  # this retry key was already accepted: delivered before
                     continue
                 raise self._translate_error(exc) from exc
+        return via
 
     def _remember_token(self, token: str) -> None:
         self._used_tokens[token] = None

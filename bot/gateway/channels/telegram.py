@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
+PERMANENT_BAD_REQUESTS = ("chat not found", "user is deactivated", "have no rights to send", "not enough rights")
 TITLE_PREFIX = "t:"  # callback data too long for Telegram: send the button's title as text instead
 
 
@@ -70,6 +72,69 @@ def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(rows)
 
 
+class TelegramLimits:
+    """Telegram's published limits, honoured before each call instead of waiting for a 429.
+
+    About 1 message per second in a private chat, 20 per minute in a group, ~30 per second over all.
+    A short wait is slept; a long one becomes RetryLater, so the outbox reschedules the row and a
+    worker never sleeps past its lease. Limits are per process: several replicas still meet
+    Telegram's 429 `retry_after`, which the outbox honours too.
+    """
+
+    PRIVATE_INTERVAL = 1.0
+    GROUP_PER_MINUTE = 20
+    GLOBAL_PER_SECOND = 30
+    MAX_SLEEP = 3.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._chat: dict[str, deque[float]] = {}
+        self._global: deque[float] = deque()
+
+    def wait_for(self, chat_id: str, count: int = 1) -> float:
+        """Seconds until `count` more messages may start going to `chat_id` (0 when now)."""
+        now = self.clock()
+        group = chat_id.startswith("-")
+        window, allowed = (60.0, self.GROUP_PER_MINUTE) if group else (self.PRIVATE_INTERVAL, 1)
+        sent = self._chat.get(chat_id, deque())
+        while sent and sent[0] <= now - window:
+            sent.popleft()
+        while self._global and self._global[0] <= now - 1.0:
+            self._global.popleft()
+        wait = 0.0
+        if group and len(sent) + count > allowed:
+            wait = sent[min(len(sent) + count - allowed, len(sent)) - 1] + window - now
+        elif not group and sent:
+            wait = sent[-1] + window - now
+        if len(self._global) >= self.GLOBAL_PER_SECOND:
+            wait = max(wait, self._global[-self.GLOBAL_PER_SECOND] + 1.0 - now)
+        return max(wait, 0.0)
+
+    def record(self, chat_id: str) -> None:
+        now = self.clock()
+        self._chat.setdefault(chat_id, deque()).append(now)
+        self._global.append(now)
+
+    async def acquire(self, chat_id: str, count: int = 1) -> None:
+        """Before the first call for one outbox row: room for all its `count` calls, or RetryLater.
+
+        Nothing has been sent for the row yet, so rescheduling it repeats nothing.
+        """
+        wait = self.wait_for(chat_id, count)
+        if wait > self.MAX_SLEEP:
+            raise RetryLater(wait, "telegram rate limit (local)")
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.record(chat_id)
+
+    async def pace(self, chat_id: str) -> None:
+        """Before each further call for the same row: wait (briefly) rather than split the row."""
+        wait = self.wait_for(chat_id)
+        if wait > 0:
+            await asyncio.sleep(min(wait, 60.0))
+        self.record(chat_id)
+
+
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -97,9 +162,9 @@ class TelegramChannel:
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
             .updater(None)
-            .rate_limiter(AIORateLimiter(max_retries=3))
             .build()
         )
+        self.limits = TelegramLimits()
         # New messages in private chats only: edits would be answered twice, groups belong to the relay.
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         self.app.add_handler(CommandHandler("start", self._on_start, filters=private))
@@ -258,26 +323,33 @@ class TelegramChannel:
 
     # --- outbound -----------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> None:
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> str:
         for message in messages:
             await self._send_one(chat_id, message.payload)
+        return "send"
 
     async def _send_one(self, chat_id: str, payload: dict[str, Any]) -> None:
         bot = self.app.bot
+        parts = split_text(payload.get("text") or "")
+        calls = len(parts) + (1 if payload.get("image") else 0)
         try:
+            await self.limits.acquire(chat_id, max(calls, 1))
+            first = True
             if payload.get("image"):
                 await bot.send_photo(chat_id, payload["image"])
-            text = payload.get("text")
-            if text:
-                parts = split_text(text)
-                for i, part in enumerate(parts):
-                    markup = keyboard(payload.get("buttons")) if i == len(parts) - 1 else None
-                    await bot.send_message(chat_id, part, reply_markup=markup)
+                first = False
+            for i, part in enumerate(parts):
+                if not first:
+                    await self.limits.pace(chat_id)
+                first = False
+                markup = keyboard(payload.get("buttons")) if i == len(parts) - 1 else None
+                await bot.send_message(chat_id, part, reply_markup=markup)
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
-        except Forbidden as exc:
-            raise PermanentFailure(f"telegram forbidden: {exc}") from exc
+        except (Forbidden, ChatMigrated) as exc:
+            # Blocked by the citizen, or removed from the admin group: retrying can never succeed.
+            raise PermanentFailure(f"telegram {type(exc).__name__}: {exc}") from exc
         except BadRequest as exc:
-            if "chat not found" in str(exc).lower():
+            if any(s in str(exc).lower() for s in PERMANENT_BAD_REQUESTS):
                 raise PermanentFailure(str(exc)) from exc
             raise
