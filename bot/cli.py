@@ -309,7 +309,16 @@ def nlu_eval(folds: int, quick: bool, only: str, default_cv_epochs: int, sweep: 
 
 @main.group()
 def dev() -> None:
-    """Offline fakes of the Telegram and LINE APIs for demos and tests."""
+    """Offline fakes of the Telegram and LINE APIs for demos (they live in tests/support/)."""
+
+
+def _test_support() -> None:
+    """The fakes are test code, not part of the installed package: import them from the checkout."""
+    root = str(REPO_ROOT)
+    if not (REPO_ROOT / "tests" / "support").is_dir():
+        _fail("Fake server hanya tersedia dari checkout repositori (tests/support/ tidak ditemukan).")
+    if root not in sys.path:
+        sys.path.insert(0, root)
 
 
 @dev.command("fake-telegram")
@@ -317,7 +326,8 @@ def dev() -> None:
 @click.option("--port", default=8081, show_default=True)
 @click.option("--token", default="123456:FAKE-TOKEN", show_default=True)
 def dev_fake_telegram(host: str, port: int, token: str) -> None:
-    from bot.devtools.fake_telegram import main as run
+    _test_support()
+    from tests.support.fake_telegram import main as run
 
     run(host, port, token)
 
@@ -329,7 +339,8 @@ def dev_fake_telegram(host: str, port: int, token: str) -> None:
 @click.option("--access-token", default="fake-line-token", show_default=True)
 @click.option("--webhook-url", default=None, help="default: http://127.0.0.1:ADUAN_HTTP_PORT/webhooks/line")
 def dev_fake_line(host: str, port: int, channel_secret: str, access_token: str, webhook_url: str | None) -> None:
-    from bot.devtools.fake_line import main as run
+    _test_support()
+    from tests.support.fake_line import main as run
 
     url = webhook_url or f"http://127.0.0.1:{get_settings().http_port}/webhooks/line"
     run(host, port, channel_secret, access_token, url)

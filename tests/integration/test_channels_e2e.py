@@ -1,7 +1,7 @@
 """Telegram and LINE end to end: fake Bot API / Messaging API -> real gateway -> real Rasa + actions.
 
 The gateway runs its real python-telegram-bot and line-bot-sdk clients against the fakes in
-`bot.devtools`; the citizen is played through the fakes' injection helpers. Each test uses its own
+`tests.support`; the citizen is played through the fakes' injection helpers. Each test uses its own
 user ids because every conversation lands in the one session-wide Rasa server.
 """
 
@@ -19,13 +19,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.devtools.fake_line import FakeLineServer
-from bot.devtools.fake_telegram import FakeTelegramServer
 from bot.gateway.pipeline import MAX_TEXT
 from bot.store import models as m
 from bot.store.migrate import upgrade
 from bot.texts import render
 from tests.integration.stack import GatewayThread, Stack, free_port
+from tests.support.fake_line import FakeLineServer
+from tests.support.fake_telegram import FakeTelegramServer
 
 CODE = re.compile(r"ADU-[2-9A-HJKMNP-TV-Z]{7}")
 WAIT = 30.0
