@@ -162,6 +162,78 @@ def opd_list(as_json: bool) -> None:
         click.echo(f"{opd_id:<12} {open_count:>4} terbuka  {name}")
 
 
+# --- admins ---------------------------------------------------------------------------------
+
+
+def _registry():
+    from bot.domain.categories import load_taxonomy
+    from bot.relay.registry import AdminRegistry
+
+    return AdminRegistry(_sessions(), load_taxonomy())
+
+
+@main.group()
+def admins() -> None:
+    """Admin chats: invite codes, registered chats, revoking."""
+
+
+@admins.command("invite")
+@click.option("--opd", "opd_id", required=True, help="OPD id (see 'aduan opd list')")
+@click.option("--role", type=click.Choice(["admin", "koordinator"]), default="admin", show_default=True)
+@click.option("--expires", default="48h", show_default=True, help="validity: 30m, 48h, 7d")
+def admins_invite(opd_id: str, role: str, expires: str) -> None:
+    """Print a one-time code; send '/daftar KODE' in the admin chat (code alone on the last line)."""
+    from bot.relay.registry import RegistryError, parse_duration
+
+    try:
+        code, until = _registry().invite(opd_id, role, parse_duration(expires))
+    except RegistryError as exc:
+        _fail(str(exc))
+    click.echo(f"Kode pendaftaran {role} untuk {opd_id}, sekali pakai, berlaku sampai {until:%Y-%m-%d %H:%M} UTC.")
+    click.echo("Kirim di grup/chat admin Telegram atau LINE:  /daftar KODE")
+    click.echo(code)
+
+
+@admins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def admins_list(as_json: bool) -> None:
+    """Registered admin chats, per OPD."""
+    chats = _registry().list()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "chat": c.key,
+                        "opd": c.opd_id,
+                        "role": c.role,
+                        "title": c.title,
+                        "registered_by": c.registered_by,
+                        "registered_at": c.registered_at.isoformat() if c.registered_at else None,
+                    }
+                    for c in chats
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not chats:
+        click.echo("Belum ada chat admin terdaftar. Buat kode: aduan admins invite --opd OPD")
+        return
+    for c in chats:
+        when = f"{c.registered_at:%Y-%m-%d}" if c.registered_at else "-"
+        click.echo(f"{c.key:<40} {c.opd_id:<12} {c.role:<11} {when}  {c.title or ''}")
+
+
+@admins.command("revoke")
+@click.argument("chat")
+def admins_revoke(chat: str) -> None:
+    """Unlink a chat (CHAT as shown by 'aduan admins list', e.g. telegram:-100123)."""
+    if _registry().revoke(chat) == 0:
+        _fail(f"Chat {chat} tidak terdaftar.")
+    click.echo(f"Chat {chat} tidak lagi menerima tiket.")
+
+
 # --- outbox ---------------------------------------------------------------------------------
 
 

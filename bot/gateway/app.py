@@ -25,7 +25,10 @@ from bot.gateway.inbox import Inbox
 from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
+from bot.relay.desk import AdminDesk
+from bot.relay.registry import AdminRegistry
 from bot.store.db import session_factory
+from bot.tickets import TicketService
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -41,7 +44,9 @@ class Gateway:
         self.inbox = Inbox(self.sessions)
         self.outbox = Outbox(self.sessions)
         self.rasa = RasaClient(settings.rasa_url, settings.action_server_url)
-        self.processor = Processor(self.inbox, self.sessions, self.rasa, on_outbox=self._outbox_ready)
+        tickets = TicketService(self.sessions)
+        self.desk = AdminDesk(self.sessions, tickets, AdminRegistry(self.sessions, tickets.taxonomy))
+        self.processor = Processor(self.inbox, self.sessions, self.rasa, on_outbox=self._outbox_ready, desk=self.desk)
         self.web = WebChannel(self.inbox, self.sessions, self.processor.notify)
         self.telegram: TelegramChannel | None = None
         self.line: LineChannel | None = None

@@ -22,6 +22,7 @@ from bot.gateway.outbox import add_messages
 from bot.gateway.rasa_client import RasaClient, ServiceDown
 from bot.gateway.worker import PollingWorker
 from bot.masking import mask_text
+from bot.relay.desk import AdminDesk, AdminMessage
 from bot.store import models as m
 from bot.texts import render
 
@@ -56,6 +57,20 @@ def rasa_messages(item: Claimed) -> list[str]:
     if item.kind == "postback":
         return [item.payload.get("data") or item.text or ""]
     return [item.text or ""]
+
+
+def admin_message(item: Claimed) -> AdminMessage:
+    """The relay's view of an inbound row (chat type and member name come from the channel adapter)."""
+    text = item.payload.get("data") if item.kind == "postback" else item.text
+    return AdminMessage(
+        channel=item.channel,
+        chat_id=item.chat_id,
+        user_id=item.user_id,
+        chat_type=item.payload.get("chat_type") or "private",
+        text=text or "",
+        kind=item.kind,
+        user_name=item.payload.get("user_name"),
+    )
 
 
 def refusal(item: Claimed) -> str | None:
@@ -102,10 +117,12 @@ class Processor(PollingWorker):
         rasa: RasaClient,
         on_outbox: Callable[[], None] = lambda: None,
         poll_interval: float = 1.0,
+        desk: AdminDesk | None = None,
     ) -> None:
         self.inbox = inbox
         self.sessions = sessions
         self.rasa = rasa
+        self.desk = desk
         self.on_outbox = on_outbox
         super().__init__(poll_interval)
 
@@ -124,6 +141,20 @@ class Processor(PollingWorker):
 
     async def _process(self, item: Claimed) -> None:
         extra = self._delivery_hints(item)
+        if self.desk is not None:
+            # Admin chats, /daftar and citizens typing admin commands are the relay's, decided
+            # before Rasa so the bot never answers in an admin group.
+            try:
+                answers = await asyncio.to_thread(self.desk.handle, admin_message(item))
+            except Exception as exc:
+                logger.exception("relay failed on inbound %s", item.id)
+                await asyncio.to_thread(self._postpone, item, dict(item.payload), f"{type(exc).__name__}: {exc}", extra)
+                self.on_outbox()
+                return
+            if answers is not None:
+                await asyncio.to_thread(self._commit, item, [{**a, **extra} for a in answers], item.payload, True)
+                self.on_outbox()
+                return
         answer = refusal(item)
         if answer is not None:
             await asyncio.to_thread(self._commit, item, [{"text": answer, **extra}], item.payload, True)

@@ -170,6 +170,8 @@ class TicketEvent(Base):
     from_opd: Mapped[str | None] = mapped_column(String(40))
     to_opd: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """An admin's internal note (`/catatan`): never shown or sent to the citizen."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")

@@ -31,10 +31,12 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.webhooks import (
     FollowEvent,
+    GroupSource,
     ImageMessageContent,
     LocationMessageContent,
     MessageEvent,
     PostbackEvent,
+    RoomSource,
     TextMessageContent,
     UserSource,
 )
@@ -138,15 +140,38 @@ class LineChannel:
 
     def _translate(self, event: Any) -> Inbound | None:
         source = getattr(event, "source", None)
-        if not isinstance(source, UserSource) or not source.user_id:
-            return None  # group/room events belong to the admin relay
+        if isinstance(source, UserSource) and source.user_id:
+            chat_id, chat_type = source.user_id, "user"
+        elif isinstance(source, GroupSource) and source.group_id:
+            chat_id, chat_type = source.group_id, "group"
+        elif isinstance(source, RoomSource) and source.room_id:
+            chat_id, chat_type = source.room_id, "room"
+        else:
+            return None
+        # In groups and rooms the member is known only when LINE tells us (they may not have consented).
+        user_id = getattr(source, "user_id", None) or chat_id
         base = {
             "channel": CHANNEL,
             "external_id": event.webhook_event_id,
-            "user_id": source.user_id,
-            "chat_id": source.user_id,
+            "user_id": user_id,
+            "chat_id": chat_id,
         }
-        hints = {"reply_token": getattr(event, "reply_token", None), "timestamp": event.timestamp}
+        hints: dict[str, Any] = {
+            "reply_token": getattr(event, "reply_token", None),
+            "timestamp": event.timestamp,
+            "chat_type": chat_type,
+        }
+        if chat_type != "user" and not isinstance(event, (MessageEvent, PostbackEvent)):
+            return None  # joins, leaves and the like in admin groups need no answer
+        if (
+            chat_type != "user"
+            and isinstance(event, MessageEvent)
+            and not isinstance(event.message, TextMessageContent)
+        ):
+            return None  # admins' photos and stickers stay in their group
+        quoted = getattr(getattr(event, "message", None), "quoted_message_id", None)
+        if quoted:
+            hints["reply_to"] = str(quoted)
         if isinstance(event, FollowEvent):
             return Inbound(**base, kind="postback", text="follow", payload={**hints, "data": "/greet"})
         if isinstance(event, PostbackEvent):

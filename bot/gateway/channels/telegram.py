@@ -38,7 +38,8 @@ CHANNEL = "telegram"
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
 PERMANENT_BAD_REQUESTS = ("chat not found", "user is deactivated", "have no rights to send", "not enough rights")
-TITLE_PREFIX = "t:"  # callback data too long for Telegram: send the button's title as text instead
+TITLE_PREFIX = "t:"
+ADMIN_BUTTON_PREFIX = "adm:"  # callback data too long for Telegram: send the button's title as text instead
 
 
 class StoreFailed(Exception):
@@ -175,6 +176,10 @@ class TelegramChannel:
         self.app.add_handler(MessageHandler(private & filters.PHOTO, self._on_photo))
         self.app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._on_text))
         self.app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._on_unsupported))
+        # Groups and supergroups belong to the relay: text and commands are stored with the chat
+        # type, the member and the message they reply to; the pipeline hands them to the admin desk.
+        groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+        self.app.add_handler(MessageHandler(groups & (filters.TEXT | filters.COMMAND), self._on_group_text))
         self._poller: asyncio.Task[None] | None = None
         self._store_failed: set[int] = set()
 
@@ -244,6 +249,13 @@ class TelegramChannel:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
+        payload = {**payload, "chat_type": chat.type, "user_name": user.full_name}
+        message = update.effective_message
+        if message is not None and update.callback_query is None:
+            if message.reply_to_message is not None:
+                payload["reply_to"] = str(message.reply_to_message.message_id)
+            if message.is_topic_message and message.message_thread_id:
+                payload["thread_id"] = message.message_thread_id
         inbound = Inbound(
             channel=CHANNEL,
             external_id=str(update.update_id),
@@ -276,6 +288,14 @@ class TelegramChannel:
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._store(update, "text", update.effective_message.text)
 
+    async def _on_group_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        text = update.effective_message.text or ""
+        if text.startswith("/"):
+            command, _, rest = text.partition(" ")
+            await self._store(update, "postback", text, data=command.split("@")[0] + (" " + rest if rest else ""))
+        else:
+            await self._store(update, "text", text)
+
     async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         loc = update.effective_message.location
         await self._store(update, "location", None, latitude=loc.latitude, longitude=loc.longitude)
@@ -287,16 +307,18 @@ class TelegramChannel:
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        if query.message is None or query.message.chat.type != "private":
+        if query.message is None:
             await query.answer()
             return
         data = query.data or ""
         await self._store(update, "postback", data, data=data.removeprefix(TITLE_PREFIX))
-        # Answer the spinner and drop the buttons so the same choice cannot be sent twice.
         with contextlib.suppress(TelegramError):
             await query.answer()
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(reply_markup=None)
+        if query.message.chat.type == "private" and not data.startswith(ADMIN_BUTTON_PREFIX):
+            # A citizen's choice: drop the buttons so the same choice cannot be sent twice. Admin
+            # posts keep theirs (Proses now, Selesai later).
+            with contextlib.suppress(TelegramError):
+                await query.edit_message_reply_markup(reply_markup=None)
 
     async def _on_unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

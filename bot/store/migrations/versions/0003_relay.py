@@ -35,6 +35,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("title", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("registered_by", sa.String(length=160), nullable=True))
         batch_op.add_column(sa.Column("registered_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("ticket_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("internal", sa.Boolean(), server_default="0", nullable=False))
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_token", sa.String(length=36), nullable=True))
         batch_op.create_index("ix_inbound_sender_status", ["sender_id", "status", "id"], unique=False)
@@ -52,6 +54,8 @@ def downgrade() -> None:
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_inbound_sender_status")
         batch_op.drop_column("lease_token")
+    with op.batch_alter_table("ticket_events", schema=None) as batch_op:
+        batch_op.drop_column("internal")
     with op.batch_alter_table("admin_groups", schema=None) as batch_op:
         batch_op.drop_column("registered_at")
         batch_op.drop_column("registered_by")

@@ -1,0 +1,272 @@
+"""Admin commands and buttons in registered chats, and what a citizen typing them is told.
+
+Plain Python over the ticket service and the registry: the gateway hands in a channel-neutral
+`AdminMessage` and queues the returned payloads to the same chat. Every change goes through
+`TicketService` (state machine, audit event naming the chat member, citizen notice in the same
+commit); an illegal change gets a clear answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import notify
+from bot.domain.codes import normalize_code
+from bot.domain.lifecycle import Status, TransitionError
+from bot.masking import mask_text
+from bot.relay.registry import AdminChat, AdminRegistry
+from bot.store import models as m
+from bot.texts import render
+from bot.tickets import TicketNotFound, TicketService, TicketView
+
+ADMIN_COMMANDS = frozenset({"status", "tolak", "disposisi", "catatan", "tiket", "antrian", "balas"})
+BUTTON_PREFIX = "adm:"
+PRIVATE_TYPES = frozenset({"private", "user"})
+MAX_REPLY = 3000
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+USAGE = {
+    "status": "/status KODE diproses|selesai [catatan]",
+    "tolak": "/tolak KODE alasan",
+    "disposisi": "/disposisi KODE OPD alasan",
+    "catatan": "/catatan KODE teks",
+    "tiket": "/tiket KODE",
+    "balas": "/balas KODE pesan untuk warga",
+}
+
+
+@dataclass(frozen=True)
+class AdminMessage:
+    """One message or button press from a chat, as the relay needs it."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    chat_type: str
+    text: str
+    kind: str = "text"
+    user_name: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type in PRIVATE_TYPES
+
+    @property
+    def actor(self) -> str:
+        """Who did it, for the audit trail: the chat member, not just the chat."""
+        name = f" ({self.user_name})" if self.user_name else ""
+        return f"admin:{self.channel}:{self.user_id}{name}"[:120]
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    match = _COMMAND.match(text.strip())
+    if not match:
+        return None
+    return match.group(1).lower(), (match.group(2) or "").strip()
+
+
+def _text(key: str, **values: Any) -> dict[str, Any]:
+    return {"text": render(key, **values)}
+
+
+class AdminDesk:
+    def __init__(self, sessions: sessionmaker[Session], service: TicketService, registry: AdminRegistry) -> None:
+        self.sessions = sessions
+        self.service = service
+        self.registry = registry
+        self.taxonomy = service.taxonomy
+
+    def handle(self, msg: AdminMessage) -> list[dict[str, Any]] | None:
+        """Payloads for the same chat, [] to stay silent, or None: not for the relay (a citizen's message)."""
+        text = (msg.text or "").strip()
+        command = parse_command(text) if msg.kind in ("text", "postback") else None
+        if command and command[0] == "daftar":
+            return [self._register(msg, command[1])]
+        chat = self.registry.chat(msg.channel, msg.chat_id)
+        if chat is None:
+            if not msg.private:
+                # Unregistered (or revoked) group: commands and buttons get one polite line, chatter nothing.
+                return [_text("admin_not_registered")] if command or text.startswith(BUTTON_PREFIX) else []
+            if (command and command[0] in ADMIN_COMMANDS) or text.startswith(BUTTON_PREFIX):
+                return [_text("citizen_admin_command")]
+            return None
+        if text.startswith(BUTTON_PREFIX) and msg.kind == "postback":
+            return self._button(chat, msg, text.removeprefix(BUTTON_PREFIX))
+        if command is None:
+            return []  # ordinary talk among admins: the bot stays out of it
+        name, args = command
+        handler = getattr(self, f"_cmd_{name}", None)
+        if handler is None or name not in ADMIN_COMMANDS:
+            return [_text("admin_unknown_command")]
+        return handler(chat, msg, args)
+
+    # --- registration ---------------------------------------------------------------------
+
+    def _register(self, msg: AdminMessage, args: str) -> dict[str, Any]:
+        code = args.split()[0] if args.split() else ""
+        if not code:
+            return _text("admin_register_usage")
+        result = self.registry.register(msg.channel, msg.chat_id, code, actor=msg.actor)
+        if result.chat is None:
+            return _text(f"admin_register_{result.reason}")
+        chat = result.chat
+        receives = (
+            render("admin_receives_coordinator")
+            if chat.is_coordinator or chat.opd_id == self.taxonomy.coordinator_opd
+            else render("admin_receives_opd", opd=chat.opd_name)
+        )
+        return _text(
+            "admin_registered", role_label=render(f"admin_role_{chat.role}"), opd=chat.opd_name, receives=receives
+        )
+
+    # --- commands -------------------------------------------------------------------------
+
+    def _ticket_for(self, chat: AdminChat, raw_code: str) -> TicketView | dict[str, Any]:
+        """The ticket when this chat may act on it, else the answer to give."""
+        code = normalize_code(raw_code or "")
+        if code is None:
+            return _text("admin_ticket_not_found", code=raw_code or "?")
+        try:
+            view = self.service.get(code)
+        except TicketNotFound:
+            return _text("admin_ticket_not_found", code=code)
+        if not self._may_act(chat, view):
+            return _text("admin_forbidden", code=code, opd=chat.opd_name)
+        return view
+
+    @staticmethod
+    def _may_act(chat: AdminChat, view: TicketView) -> bool:
+        return chat.is_coordinator or chat.opd_id == view.opd_id
+
+    def _change(
+        self, chat: AdminChat, msg: AdminMessage, raw_code: str, target: str, note: str | None, opd: str | None = None
+    ) -> list[dict[str, Any]]:
+        found = self._ticket_for(chat, raw_code)
+        if not isinstance(found, TicketView):
+            return [found]
+        try:
+            view = self.service.change_status(
+                found.code, target, actor=f"{msg.actor} @{chat.opd_id}", note=note or None, opd_id=opd
+            )
+        except TransitionError as exc:
+            return [_text("admin_illegal", reason=str(exc))]
+        if opd is not None:
+            return [_text("admin_done_reroute", code=view.code, opd=view.opd_name)]
+        return [_text("admin_done_status", code=view.code, status_label=view.status_label)]
+
+    def _cmd_status(self, chat: AdminChat, msg: AdminMessage, args: str) -> list[dict[str, Any]]:
+        parts = args.split(maxsplit=2)
+        if len(parts) < 2 or parts[1].lower() not in (Status.DIPROSES.value, Status.SELESAI.value):
+            return [_text("admin_usage", usage=USAGE["status"])]
+        return self._change(chat, msg, parts[0], parts[1].lower(), parts[2] if len(parts) > 2 else None)
+
+    def _cmd_tolak(self, chat: AdminChat, msg: AdminMessage, args: str) -> list[dict[str, Any]]:
+        parts = args.split(maxsplit=1)
+        if len(parts) < 2:
+            return [_text("admin_usage", usage=USAGE["tolak"])]
+        return self._change(chat, msg, parts[0], Status.DITOLAK.value, parts[1])
+
+    def _cmd_disposisi(self, chat: AdminChat, msg: AdminMessage, args: str) -> list[dict[str, Any]]:
+        parts = args.split(maxsplit=2)
+        if len(parts) < 3:
+            return [_text("admin_usage", usage=USAGE["disposisi"])]
+        opd = parts[1].lower()
+        if opd not in self.taxonomy.opds:
+            return [_text("admin_unknown_opd", opd=parts[1], choices=", ".join(self.taxonomy.opds))]
+        return self._change(chat, msg, parts[0], Status.DIDISPOSISIKAN.value, parts[2], opd)
+
+    def _cmd_catatan(self, chat: AdminChat, msg: AdminMessage, args: str) -> list[dict[str, Any]]:
+        parts = args.split(maxsplit=1)
+        if len(parts) < 2:
+            return [_text("admin_usage", usage=USAGE["catatan"])]
+        found = self._ticket_for(chat, parts[0])
+        if not isinstance(found, TicketView):
+            return [found]
+        self.service.add_note(found.code, actor=f"{msg.actor} @{chat.opd_id}", note=parts[1])
+        return [_text("admin_done_note", code=found.code)]
+
+    def _cmd_tiket(self, chat: AdminChat, msg: AdminMessage, args: str) -> list[dict[str, Any]]:
+        if not args.split():
+            return [_text("admin_usage", usage=USAGE["tiket"])]
+        found = self._ticket_for(chat, args.split()[0])
+        if not isinstance(found, TicketView):
+            return [found]
+        return [{"text": notify.ticket_detail(self.taxonomy, found, full=notify.may_see_content(chat.opd_id, found))}]
+
+    def _cmd_antrian(self, chat: AdminChat, msg: AdminMessage, args: str) -> list[dict[str, Any]]:
+        tickets = self.service.open_queue(None if chat.is_coordinator else chat.opd_id)
+        if not tickets:
+            return [_text("admin_queue_empty")]
+        lines = [render("admin_queue_head", count=len(tickets))]
+        lines += [
+            render(
+                "admin_queue_line",
+                code=t.code,
+                category=t.category_label,
+                status_label=t.status_label,
+                due=t.due_text,
+            )
+            for t in tickets
+        ]
+        return [{"text": "\n".join(lines)}]
+
+    def _cmd_balas(self, chat: AdminChat, msg: AdminMessage, args: str) -> list[dict[str, Any]]:
+        parts = args.split(maxsplit=1)
+        if len(parts) < 2:
+            return [_text("admin_usage", usage=USAGE["balas"])]
+        found = self._ticket_for(chat, parts[0])
+        if not isinstance(found, TicketView):
+            return [found]
+        self.reply_to_citizen(chat, msg, found, parts[1])
+        return [_text("admin_done_reply", code=found.code)]
+
+    def reply_to_citizen(self, chat: AdminChat, msg: AdminMessage, view: TicketView, text: str) -> None:
+        """The petugas' words to the citizen, prefixed with the OPD, and an audit event, in one commit."""
+        opd_name = self.taxonomy.opds[chat.opd_id].name if chat.opd_id in self.taxonomy.opds else chat.opd_id
+        body = render("petugas_message", opd=opd_name, text=text.strip()[:MAX_REPLY])
+        with self.sessions() as session, session.begin():
+            ticket_id = session.scalar(select(m.Ticket.id).where(m.Ticket.code == view.code))
+            session.add(
+                m.TicketEvent(
+                    ticket_id=ticket_id,
+                    actor=f"{msg.actor} @{chat.opd_id}",
+                    from_status=view.status,
+                    to_status=view.status,
+                    from_opd=view.opd_id,
+                    to_opd=view.opd_id,
+                    note=f"Pesan ke warga: {mask_text(text.strip())[:500]}",
+                    internal=True,
+                )
+            )
+            notify.to_citizen(session, view, body, ticket_id=ticket_id)
+
+    # --- buttons --------------------------------------------------------------------------
+
+    def _button(self, chat: AdminChat, msg: AdminMessage, data: str) -> list[dict[str, Any]]:
+        action, _, rest = data.partition(":")
+        code, _, opd = rest.partition(":")
+        if action == "proses":
+            return self._change(chat, msg, code, Status.DIPROSES.value, None)
+        if action == "selesai":
+            return self._change(chat, msg, code, Status.SELESAI.value, None)
+        found = self._ticket_for(chat, code)
+        if not isinstance(found, TicketView):
+            return [found]
+        if action == "tolak":
+            return [_text("admin_ask_reason", code=found.code)]
+        if action == "balas":
+            return [_text("admin_ask_reply", code=found.code)]
+        if action == "dispo" and not opd:
+            buttons = [
+                {"title": o.name[:40], "payload": f"{BUTTON_PREFIX}dispo:{found.code}:{o.id}"}
+                for o in self.taxonomy.opds.values()
+                if o.id != found.opd_id
+            ]
+            return [{**_text("admin_pick_opd", code=found.code), "buttons": buttons}]
+        if action == "dispo":
+            return [_text("admin_ask_reroute_reason", code=found.code, opd=opd)]
+        return [_text("admin_unknown_command")]
