@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -55,10 +55,18 @@ class OutMessage:
     lease: str | None = None
 
 
+@dataclass
+class Delivery:
+    """How a batch went out ("send"; LINE "reply" or "push") and the channel's ids of the messages
+    each outbox row became, so replies to them can be mapped back to their ticket."""
+
+    via: str = "send"
+    ids: dict[int, list[str]] = field(default_factory=dict)
+
+
 class ChannelSender(Protocol):
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> str | None:
-        """Deliver the batch in order (returning how: "reply", "push", ...) or raise RetryLater /
-        PermanentFailure / any error (retried)."""
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery | None:
+        """Deliver the batch in order or raise RetryLater / PermanentFailure / any error (retried)."""
 
 
 def _now() -> datetime:
@@ -122,13 +130,36 @@ class Outbox:
                 out.append([_out(r, token) for r in batch])
             return out
 
-    def mark_sent(self, ids: list[int], lease: str | None = None, via: str | None = None) -> bool:
-        """Finish rows this worker still holds; False when the lease was lost (another worker took over)."""
+    def mark_sent(
+        self, ids: list[int], lease: str | None = None, via: str | None = None, refs: dict[int, list[str]] | None = None
+    ) -> bool:
+        """Finish rows this worker still holds; False when the lease was lost (another worker took over).
+
+        `refs` (outbox id -> the channel's message ids) are recorded for rows about a ticket, in the
+        same commit, so an admin's reply to any of those messages finds its ticket.
+        """
         with self.sessions() as session, session.begin():
             stmt = update(m.OutboxMessage).where(m.OutboxMessage.id.in_(ids), m.OutboxMessage.status == "pending")
             if lease is not None:
                 stmt = stmt.where(m.OutboxMessage.lease_token == lease)
             done = session.execute(stmt.values(status="sent", sent_at=_now(), via=via, lease_token=None)).rowcount
+            if done == len(ids) and refs:
+                rows = session.scalars(select(m.OutboxMessage).where(m.OutboxMessage.id.in_(list(refs)))).all()
+                for row in rows:
+                    conversation = (row.payload or {}).get("_conversation")
+                    if row.ticket_id is None and conversation is None:
+                        continue
+                    for message_id in dict.fromkeys(refs[row.id]):
+                        session.add(
+                            m.MessageRef(
+                                channel=row.channel,
+                                chat_id=row.chat_id,
+                                message_id=str(message_id),
+                                ticket_id=row.ticket_id,
+                                conversation_id=conversation,
+                                outbox_id=row.id,
+                            )
+                        )
         if done != len(ids):
             logger.warning("outbox %s: lease lost before marking sent (%d of %d)", ids, done, len(ids))
         return done == len(ids)
@@ -220,7 +251,7 @@ class OutboxWorker(PollingWorker):
         for index, group in enumerate(groups):
             remaining = [msg.id for g in groups[index:] for msg in g]
             try:
-                via = await sender.send(first.chat_id, group)
+                delivery = await sender.send(first.chat_id, group) or Delivery()
             except RetryLater as exc:
                 logger.warning("outbox %s: %s, waiting %.1fs", remaining, exc, exc.seconds)
                 await asyncio.to_thread(
@@ -252,4 +283,4 @@ class OutboxWorker(PollingWorker):
                     lease=lease,
                 )
                 return
-            await asyncio.to_thread(self.outbox.mark_sent, [msg.id for msg in group], lease, via or "send")
+            await asyncio.to_thread(self.outbox.mark_sent, [msg.id for msg in group], lease, delivery.via, delivery.ids)

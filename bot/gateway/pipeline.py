@@ -70,6 +70,7 @@ def admin_message(item: Claimed) -> AdminMessage:
         text=text or "",
         kind=item.kind,
         user_name=item.payload.get("user_name"),
+        reply_to=item.payload.get("reply_to"),
     )
 
 

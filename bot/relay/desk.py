@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from bot import notify
 from bot.domain.codes import normalize_code
 from bot.domain.lifecycle import Status, TransitionError
 from bot.masking import mask_text
+from bot.relay import conversation
 from bot.relay.registry import AdminChat, AdminRegistry
 from bot.store import models as m
 from bot.texts import render
@@ -50,6 +52,8 @@ class AdminMessage:
     text: str
     kind: str = "text"
     user_name: str | None = None
+    reply_to: str | None = None
+    """The channel's id of the message this one replies to (Telegram reply, LINE quote)."""
 
     @property
     def private(self) -> bool:
@@ -93,10 +97,12 @@ class AdminDesk:
                 return [_text("admin_not_registered")] if command or text.startswith(BUTTON_PREFIX) else []
             if (command and command[0] in ADMIN_COMMANDS) or text.startswith(BUTTON_PREFIX):
                 return [_text("citizen_admin_command")]
-            return None
+            return self._citizen(msg, text)
         if text.startswith(BUTTON_PREFIX) and msg.kind == "postback":
             return self._button(chat, msg, text.removeprefix(BUTTON_PREFIX))
         if command is None:
+            if msg.reply_to and msg.kind == "text" and text:
+                return self._reply_by_quote(chat, msg, text)
             return []  # ordinary talk among admins: the bot stays out of it
         name, args = command
         handler = getattr(self, f"_cmd_{name}", None)
@@ -225,11 +231,25 @@ class AdminDesk:
         return [_text("admin_done_reply", code=found.code)]
 
     def reply_to_citizen(self, chat: AdminChat, msg: AdminMessage, view: TicketView, text: str) -> None:
-        """The petugas' words to the citizen, prefixed with the OPD, and an audit event, in one commit."""
-        opd_name = self.taxonomy.opds[chat.opd_id].name if chat.opd_id in self.taxonomy.opds else chat.opd_id
-        body = render("petugas_message", opd=opd_name, text=text.strip()[:MAX_REPLY])
+        """The petugas' words to the citizen, prefixed with the OPD, and an audit event, in one commit.
+
+        It opens (or keeps open) the citizen's conversation with the petugas; when it opens, the
+        citizen is told once how to go back to the assistant.
+        """
+        body = render("petugas_message", opd=self._opd_name(chat), text=text.strip()[:MAX_REPLY])
+        citizen_channel, _, citizen_user = view.citizen_sender.partition(":")
         with self.sessions() as session, session.begin():
             ticket_id = session.scalar(select(m.Ticket.id).where(m.Ticket.code == view.code))
+            opened = conversation.open_conversation(
+                session,
+                channel=citizen_channel,
+                user_id=citizen_user,
+                chat_id=view.chat_id,
+                ticket_id=ticket_id,
+                opened_by=f"{msg.actor} @{chat.opd_id}",
+            )
+            if opened.created:
+                body += "\n\n" + render("relay_how_to_return")
             session.add(
                 m.TicketEvent(
                     ticket_id=ticket_id,
@@ -243,6 +263,61 @@ class AdminDesk:
                 )
             )
             notify.to_citizen(session, view, body, ticket_id=ticket_id)
+
+    def _opd_name(self, chat: AdminChat) -> str:
+        return self.taxonomy.opds[chat.opd_id].name if chat.opd_id in self.taxonomy.opds else chat.opd_id
+
+    def _reply_by_quote(self, chat: AdminChat, msg: AdminMessage, text: str) -> list[dict[str, Any]]:
+        """An admin replied to (quoted) a bot post: it goes to that ticket's or conversation's citizen."""
+        with self.sessions() as session:
+            ref = session.scalars(
+                select(m.MessageRef).where(
+                    m.MessageRef.channel == msg.channel,
+                    m.MessageRef.chat_id == msg.chat_id,
+                    m.MessageRef.message_id == str(msg.reply_to),
+                )
+            ).one_or_none()
+            code = session.get(m.Ticket, ref.ticket_id).code if ref is not None and ref.ticket_id else None
+            conversation_id = ref.conversation_id if ref is not None else None
+        if code is not None:
+            found = self._ticket_for(chat, code)
+            if not isinstance(found, TicketView):
+                return [found]
+            self.reply_to_citizen(chat, msg, found, text)
+            return [_text("admin_done_reply", code=found.code)]
+        if conversation_id is not None and (chat.is_coordinator or chat.opd_id == self.taxonomy.coordinator_opd):
+            with self.sessions() as session, session.begin():
+                conv = session.get(m.RelayConversation, conversation_id)
+                if conv is None or conv.closed_at is not None:
+                    return [_text("admin_no_conversation", code="-")]
+                conv.last_message_at = datetime.now(UTC)
+                body = render("petugas_message", opd=self._opd_name(chat), text=text.strip()[:MAX_REPLY])
+                notify.queue(session, conv.channel, conv.chat_id, {"text": body})
+            return [_text("admin_done_reply", code="-")]
+        return [_text("admin_reply_unknown")] if ref is None else []
+
+    # --- citizens in a conversation with a petugas --------------------------------------------
+
+    def _citizen(self, msg: AdminMessage, text: str) -> list[dict[str, Any]] | None:
+        """While a conversation is open the citizen's messages go to the petugas, not to Rasa."""
+        with self.sessions() as session, session.begin():
+            conv = conversation.active(session, msg.channel, msg.user_id)
+            if conv is None:
+                return None
+            ticket = session.get(m.Ticket, conv.ticket_id) if conv.ticket_id else None
+            if text.lower() in conversation.CLOSE_WORDS:
+                conversation.close(session, conv, f"warga:{msg.channel}:{msg.user_id}")
+                conversation.to_admins(
+                    session,
+                    self.taxonomy,
+                    ticket,
+                    render("admin_citizen_closed", code=ticket.code if ticket else "-"),
+                    buttons=False,
+                )
+                return [_text("relay_closed_by_citizen")]
+            shown = text if msg.kind in ("text", "postback") and text else render("relay_non_text", kind=msg.kind)
+            conversation.citizen_wrote(session, self.taxonomy, conv, shown)
+            return []
 
     # --- buttons --------------------------------------------------------------------------
 
@@ -260,6 +335,14 @@ class AdminDesk:
             return [_text("admin_ask_reason", code=found.code)]
         if action == "balas":
             return [_text("admin_ask_reply", code=found.code)]
+        if action == "tutup":
+            with self.sessions() as session, session.begin():
+                ticket_id = session.scalar(select(m.Ticket.id).where(m.Ticket.code == found.code))
+                conv = conversation.close_for_ticket(session, ticket_id, f"{msg.actor} @{chat.opd_id}")
+                if conv is None:
+                    return [_text("admin_no_conversation", code=found.code)]
+                notify.queue(session, conv.channel, conv.chat_id, _text("relay_closed_by_admin"), ticket_id=ticket_id)
+            return [_text("admin_done_close", code=found.code)]
         if action == "dispo" and not opd:
             buttons = [
                 {"title": o.name[:40], "payload": f"{BUTTON_PREFIX}dispo:{found.code}:{o.id}"}

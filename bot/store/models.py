@@ -256,3 +256,43 @@ class Handoff(Base):
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+
+
+class MessageRef(Base):
+    """A chat message about a ticket: what the bot sent (outbox) or relayed, by the channel's message id.
+
+    Replies map through these rows, never by parsing text: an admin replying to (or quoting) any
+    bot post about a ticket reaches that ticket's citizen.
+    """
+
+    __tablename__ = "message_refs"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "message_id", name="uq_message_refs_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("relay_conversations.id"))
+    """For a citizen who asked for a person before filing anything: the reply goes to that conversation."""
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RelayConversation(Base):
+    """A citizen talking with a petugas: while open, their messages go to the admin chat, not to Rasa."""
+
+    __tablename__ = "relay_conversations"
+    __table_args__ = (Index("ix_relay_conversations_citizen", "channel", "user_id", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    opened_by: Mapped[str] = mapped_column(String(160))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(160))

@@ -14,6 +14,7 @@ from bot.gateway.health import queue_report
 from bot.gateway.inbox import Inbound, Inbox
 from bot.gateway.outbox import (
     MAX_ATTEMPTS,
+    Delivery,
     Outbox,
     OutboxWorker,
     OutMessage,
@@ -102,13 +103,13 @@ class Scripted:
         self.failures = failures
         self.sent: list[str] = []
 
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> str:
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
         for msg in messages:
             queue = self.failures.get(msg.payload["text"])
             if queue:
                 raise queue.pop(0)
             self.sent.append(msg.payload["text"])
-        return "send"
+        return Delivery("send", {msg.id: [f"m{msg.id}"] for msg in messages})
 
 
 def _drain(service: TicketService, sender: Scripted, rounds: int = 40) -> None:

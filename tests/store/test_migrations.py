@@ -21,6 +21,8 @@ EXPECTED = {
     "inbound_messages",
     "outbox",
     "handoffs",
+    "message_refs",
+    "relay_conversations",
     "alembic_version",
 }
 

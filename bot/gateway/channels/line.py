@@ -42,7 +42,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot.gateway.inbox import Inbound, Inbox
-from bot.gateway.outbox import OutMessage, PermanentFailure, RetryLater
+from bot.gateway.outbox import Delivery, OutMessage, PermanentFailure, RetryLater
 
 logger = logging.getLogger(__name__)
 
@@ -199,35 +199,48 @@ class LineChannel:
 
     # --- outbound -----------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> str:
-        """Reply while the event's token is fresh (free), else push (counted: pushes cost money)."""
-        line_messages = to_line_messages([m.payload for m in messages])
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
+        """Reply while the event's token is fresh (free), else push (counted: pushes cost money).
+
+        Returns LINE's ids of the sent messages per outbox row, so a quote of one maps to its ticket.
+        """
+        owners: list[int] = []
+        line_messages: list[Any] = []
+        for msg in messages:
+            converted = to_line_messages([msg.payload])
+            line_messages += converted
+            owners += [msg.id] * len(converted)
+        delivery = Delivery("reply")
         if not line_messages:
-            return "none"
-        via = "reply"
+            delivery.via = "none"
+            return delivery
         token = self._fresh_token(messages[0].payload)
-        chunks = [
-            line_messages[i : i + MAX_MESSAGES_PER_CALL] for i in range(0, len(line_messages), MAX_MESSAGES_PER_CALL)
-        ]
-        for index, chunk in enumerate(chunks):
+        for index, start in enumerate(range(0, len(line_messages), MAX_MESSAGES_PER_CALL)):
+            chunk = line_messages[start : start + MAX_MESSAGES_PER_CALL]
+            response: Any = None
             if index == 0 and token:
                 self._remember_token(token)
                 try:
-                    await self.api.reply_message(ReplyMessageRequest(reply_token=token, messages=chunk))
-                    continue
+                    response = await self.api.reply_message(ReplyMessageRequest(reply_token=token, messages=chunk))
                 except ApiException as exc:
                     if exc.status != 400:
                         raise self._translate_error(exc) from exc
                     logger.info("line reply token rejected, pushing instead")
-            via = "push"
-            retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{messages[0].id}:{index}"))
-            try:
-                await self.api.push_message(PushMessageRequest(to=chat_id, messages=chunk), x_line_retry_key=retry_key)
-            except ApiException as exc:
-                if exc.status == 409:  # this retry key was already accepted: delivered before
-                    continue
-                raise self._translate_error(exc) from exc
-        return via
+            if response is None:
+                delivery.via = "push"
+                retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{messages[0].id}:{index}"))
+                try:
+                    response = await self.api.push_message(
+                        PushMessageRequest(to=chat_id, messages=chunk), x_line_retry_key=retry_key
+                    )
+                except ApiException as exc:
+                    if exc.status == 409:  # this retry key was already accepted: delivered before
+                        continue
+                    raise self._translate_error(exc) from exc
+            for offset, sent in enumerate(getattr(response, "sent_messages", None) or []):
+                if start + offset < len(owners):
+                    delivery.ids.setdefault(owners[start + offset], []).append(str(sent.id))
+        return delivery
 
     def _remember_token(self, token: str) -> None:
         self._used_tokens[token] = None

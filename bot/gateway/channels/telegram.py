@@ -15,9 +15,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -30,7 +31,7 @@ from telegram.ext import (
 )
 
 from bot.gateway.inbox import Inbound, Inbox
-from bot.gateway.outbox import OutMessage, PermanentFailure, RetryLater
+from bot.gateway.outbox import Delivery, OutMessage, PermanentFailure, RetryLater
 
 logger = logging.getLogger(__name__)
 
@@ -345,27 +346,39 @@ class TelegramChannel:
 
     # --- outbound -----------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> str:
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
+        delivery = Delivery("send")
         for message in messages:
-            await self._send_one(chat_id, message.payload)
-        return "send"
+            delivery.ids[message.id] = await self._send_one(chat_id, message.payload)
+        return delivery
 
-    async def _send_one(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def _send_one(self, chat_id: str, payload: dict[str, Any]) -> list[str]:
+        """Send one outbox row (photo, then text parts); returns Telegram's message ids."""
         bot = self.app.bot
         parts = split_text(payload.get("text") or "")
         calls = len(parts) + (1 if payload.get("image") else 0)
+        # Threading in admin chats: a forum topic, and/or a reply to the ticket's earlier post.
+        thread = {"message_thread_id": int(payload["_thread_id"])} if payload.get("_thread_id") else {}
+        if payload.get("_reply_to"):
+            thread["reply_parameters"] = ReplyParameters(int(payload["_reply_to"]), allow_sending_without_reply=True)
+        ids: list[str] = []
         try:
             await self.limits.acquire(chat_id, max(calls, 1))
             first = True
             if payload.get("image"):
-                await bot.send_photo(chat_id, payload["image"])
+                photo = payload["image"]
+                if isinstance(photo, str) and photo.startswith("file:"):
+                    photo = Path(photo.removeprefix("file:")).read_bytes()
+                sent = await bot.send_photo(chat_id, photo, caption=payload.get("caption"), **thread)
+                ids.append(str(sent.message_id))
                 first = False
             for i, part in enumerate(parts):
                 if not first:
                     await self.limits.pace(chat_id)
                 first = False
                 markup = keyboard(payload.get("buttons")) if i == len(parts) - 1 else None
-                await bot.send_message(chat_id, part, reply_markup=markup)
+                sent = await bot.send_message(chat_id, part, reply_markup=markup, **thread)
+                ids.append(str(sent.message_id))
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
         except (Forbidden, ChatMigrated) as exc:
@@ -375,3 +388,4 @@ class TelegramChannel:
             if any(s in str(exc).lower() for s in PERMANENT_BAD_REQUESTS):
                 raise PermanentFailure(str(exc)) from exc
             raise
+        return ids

@@ -30,6 +30,43 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("code_hash"),
     )
+    op.create_table(
+        "relay_conversations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.String(length=128), nullable=False),
+        sa.Column("chat_id", sa.String(length=128), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
+        sa.Column("opened_by", sa.String(length=160), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_by", sa.String(length=160), nullable=True),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("relay_conversations", schema=None) as batch_op:
+        batch_op.create_index("ix_relay_conversations_citizen", ["channel", "user_id", "closed_at"], unique=False)
+    op.create_table(
+        "message_refs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("chat_id", sa.String(length=128), nullable=False),
+        sa.Column("message_id", sa.String(length=64), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
+        sa.Column("conversation_id", sa.Integer(), nullable=True),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.Column("inbound_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["inbound_id"], ["inbound_messages.id"]),
+        sa.ForeignKeyConstraint(["outbox_id"], ["outbox.id"]),
+        sa.ForeignKeyConstraint(["conversation_id"], ["relay_conversations.id"]),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "chat_id", "message_id", name="uq_message_refs_message"),
+    )
+    with op.batch_alter_table("message_refs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_message_refs_ticket_id"), ["ticket_id"], unique=False)
     with op.batch_alter_table("admin_groups", schema=None) as batch_op:
         batch_op.add_column(sa.Column("role", sa.String(length=20), server_default="admin", nullable=False))
         batch_op.add_column(sa.Column("title", sa.String(length=200), nullable=True))
@@ -62,3 +99,9 @@ def downgrade() -> None:
         batch_op.drop_column("title")
         batch_op.drop_column("role")
     op.drop_table("admin_invites")
+    with op.batch_alter_table("message_refs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_message_refs_ticket_id"))
+    op.drop_table("message_refs")
+    with op.batch_alter_table("relay_conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_relay_conversations_citizen")
+    op.drop_table("relay_conversations")
