@@ -264,6 +264,11 @@ class BaseFakeServer:
         with self._lock:
             self._failures.append(spec)
 
+    def clear_failures(self) -> None:
+        """Forget failures set with :meth:`fail_next` that have not happened yet."""
+        with self._lock:
+            self._failures.clear()
+
     def _take_failure(self, method: str) -> FailureSpec | None:
         with self._lock:
             for spec in self._failures:
