@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.lifecycle import Status
 from bot.masking import mask_text
+from bot.media import REF_PREFIX as MEDIA_PREFIX
 from bot.store import models as m
 from bot.texts import render
 
@@ -109,6 +110,13 @@ ADMIN_BUTTONS = (
 )
 
 
+def in_topic(chat: m.AdminGroup, payload: dict[str, Any], code: str, label: str, ticket_id: int) -> dict[str, Any]:
+    """In a Telegram forum group a ticket's messages go into its own topic (the worker creates it)."""
+    if chat.forum:
+        payload = {**payload, "_topic": {"ticket_id": ticket_id, "name": f"{code} · {label}"}}
+    return payload
+
+
 def may_see_content(chat_opd_id: str, view: TicketView) -> bool:
     """A confidential ticket's content is for the handling OPD's chats only (the koordinator sees metadata)."""
     return not view.confidential or chat_opd_id == view.opd_id
@@ -198,7 +206,13 @@ def new_ticket(
             continue
         seen.add(key)
         full = handling or may_see_content(chat.opd_id, view)
-        rows.append(
-            queue(session, chat.channel, chat.chat_id, ticket_post(taxonomy, view, full=full), ticket_id=ticket_id)
-        )
+        post = in_topic(chat, ticket_post(taxonomy, view, full=full), view.code, view.category_label, ticket_id)
+        rows.append(queue(session, chat.channel, chat.chat_id, post, ticket_id=ticket_id))
+        if full:  # the photos follow the post, as files (kept by the gateway at intake)
+            for number, ref in enumerate((r for r in view.photos if r.startswith(MEDIA_PREFIX)), start=1):
+                caption = render("admin_photo_caption", code=view.code, number=number)
+                payload = in_topic(
+                    chat, {"image_ref": ref, "caption": caption}, view.code, view.category_label, ticket_id
+                )
+                rows.append(queue(session, chat.channel, chat.chat_id, payload, ticket_id=ticket_id))
     return rows

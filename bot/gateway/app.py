@@ -72,8 +72,13 @@ class Gateway:
         senders: dict[str, Any] = {"web": self.web}
         if self.telegram:
             senders["telegram"] = self.telegram
+            self.telegram.media = self.media
+            self.processor.downloaders["telegram"] = self.telegram.download
         if self.line:
             senders["line"] = self.line
+            self.line.media = self.media
+            self.line.public_base_url = settings.public_base_url
+            self.processor.downloaders["line"] = self.line.download
         self.worker = OutboxWorker(self.outbox, senders)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -140,6 +145,18 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await gateway.stop()
 
+    async def media(request: Request) -> Response:
+        """Photos for LINE admins: served only with a valid, unexpired signature."""
+        name = request.path_params["name"]
+        params = request.query_params
+        if not gateway.media.verify(name, params.get("exp", ""), params.get("sig", "")):
+            return PlainTextResponse("not found", status_code=404)
+        try:
+            path = gateway.media.path(name)
+        except FileNotFoundError:
+            return PlainTextResponse("not found", status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
@@ -194,6 +211,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
+            Route("/media/{name}", media),
             Route("/api/web/messages", web_post, methods=["POST"]),
             Route("/api/web/messages", web_get, methods=["GET"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway.worker import PollingWorker, lock_due_heads
@@ -36,6 +36,10 @@ class RetryLater(Exception):
     def __init__(self, seconds: float, reason: str = "") -> None:
         super().__init__(reason or f"retry after {seconds}s")
         self.seconds = seconds
+
+
+class TopicGone(Exception):
+    """The ticket's forum topic was deleted: forget it, so the next attempt creates a new one."""
 
 
 class PermanentFailure(Exception):
@@ -189,6 +193,40 @@ class Outbox:
                 values["attempts"] = m.OutboxMessage.attempts - 1
             session.execute(stmt.values(**values))
 
+    def topic(self, channel: str, chat_id: str, ticket_id: int) -> int | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(m.AdminTopic.thread_id).where(
+                    m.AdminTopic.channel == channel,
+                    m.AdminTopic.chat_id == chat_id,
+                    m.AdminTopic.ticket_id == ticket_id,
+                )
+            )
+
+    def save_topic(self, channel: str, chat_id: str, ticket_id: int, thread_id: int) -> None:
+        with self.sessions() as session, session.begin():
+            row = session.scalars(
+                select(m.AdminTopic).where(
+                    m.AdminTopic.channel == channel,
+                    m.AdminTopic.chat_id == chat_id,
+                    m.AdminTopic.ticket_id == ticket_id,
+                )
+            ).one_or_none()
+            if row is None:
+                session.add(m.AdminTopic(channel=channel, chat_id=chat_id, ticket_id=ticket_id, thread_id=thread_id))
+            else:
+                row.thread_id = thread_id
+
+    def forget_topic(self, channel: str, chat_id: str, thread_id: int) -> None:
+        with self.sessions() as session, session.begin():
+            session.execute(
+                delete(m.AdminTopic).where(
+                    m.AdminTopic.channel == channel,
+                    m.AdminTopic.chat_id == chat_id,
+                    m.AdminTopic.thread_id == thread_id,
+                )
+            )
+
     def failed(self, limit: int = 100) -> list[m.OutboxMessage]:
         """Rows that were given up on, newest first (for `aduan outbox failed` and the koordinator)."""
         with self.sessions() as session:
@@ -251,6 +289,8 @@ class OutboxWorker(PollingWorker):
         for index, group in enumerate(groups):
             remaining = [msg.id for g in groups[index:] for msg in g]
             try:
+                for msg in group:
+                    await self._place_in_topic(sender, msg)
                 delivery = await sender.send(first.chat_id, group) or Delivery()
             except RetryLater as exc:
                 logger.warning("outbox %s: %s, waiting %.1fs", remaining, exc, exc.seconds)
@@ -261,6 +301,17 @@ class OutboxWorker(PollingWorker):
                     str(exc),
                     lease=lease,
                     count_attempt=False,
+                )
+                return
+            except TopicGone as exc:
+                logger.warning("outbox %s: forum topic deleted, recreating: %s", remaining, exc)
+                for msg in group:
+                    if msg.payload.get("_thread_id"):
+                        await asyncio.to_thread(
+                            self.outbox.forget_topic, msg.channel, msg.chat_id, int(msg.payload["_thread_id"])
+                        )
+                await asyncio.to_thread(
+                    self.outbox.reschedule, remaining, timedelta(0), str(exc), lease=lease, count_attempt=False
                 )
                 return
             except PermanentFailure as exc:
@@ -284,3 +335,15 @@ class OutboxWorker(PollingWorker):
                 )
                 return
             await asyncio.to_thread(self.outbox.mark_sent, [msg.id for msg in group], lease, delivery.via, delivery.ids)
+
+    async def _place_in_topic(self, sender: ChannelSender, msg: OutMessage) -> None:
+        """Rows about a ticket for a forum group go into the ticket's own topic (created on first use)."""
+        topic = msg.payload.get("_topic")
+        if not topic or not hasattr(sender, "create_topic"):
+            return
+        ticket_id = int(topic["ticket_id"])
+        thread = await asyncio.to_thread(self.outbox.topic, msg.channel, msg.chat_id, ticket_id)
+        if thread is None:
+            thread = await sender.create_topic(msg.chat_id, topic["name"])  # type: ignore[attr-defined]
+            await asyncio.to_thread(self.outbox.save_topic, msg.channel, msg.chat_id, ticket_id, thread)
+        msg.payload["_thread_id"] = thread

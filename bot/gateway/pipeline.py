@@ -8,9 +8,10 @@ so a retry after a crash or an outage never answers the same message twice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.gateway.outbox import add_messages
 from bot.gateway.rasa_client import RasaClient, ServiceDown
 from bot.gateway.worker import PollingWorker
 from bot.masking import mask_text
+from bot.media import MediaRejected, MediaStore
 from bot.relay.desk import AdminDesk, AdminMessage
 from bot.store import models as m
 from bot.texts import render
@@ -71,6 +73,8 @@ def admin_message(item: Claimed) -> AdminMessage:
         kind=item.kind,
         user_name=item.payload.get("user_name"),
         reply_to=item.payload.get("reply_to"),
+        thread_id=item.payload.get("thread_id"),
+        forum=bool(item.payload.get("is_forum")),
     )
 
 
@@ -119,7 +123,11 @@ class Processor(PollingWorker):
         on_outbox: Callable[[], None] = lambda: None,
         poll_interval: float = 1.0,
         desk: AdminDesk | None = None,
+        media: MediaStore | None = None,
+        downloaders: Mapping[str, Callable[[str], Awaitable[bytes]]] | None = None,
     ) -> None:
+        self.media = media
+        self.downloaders = dict(downloaders or {})
         self.inbox = inbox
         self.sessions = sessions
         self.rasa = rasa
@@ -161,8 +169,17 @@ class Processor(PollingWorker):
             await asyncio.to_thread(self._commit, item, [{"text": answer, **extra}], item.payload, True)
             self.on_outbox()
             return
-        parts = rasa_messages(item)
         payload = dict(item.payload)
+        if item.kind == "photo":
+            try:
+                payload["photo_ref"] = await self._keep_photo(item.channel, payload["photo_ref"])
+            except Exception as exc:  # the channel's file API is down: keep the message, retry later
+                logger.warning("inbound %s: photo download failed: %s", item.id, exc)
+                await asyncio.to_thread(self._postpone, item, payload, f"photo download: {exc}", extra)
+                self.on_outbox()
+                return
+            item = dataclasses.replace(item, payload=payload)
+        parts = rasa_messages(item)
         start = int(payload.get("_parts_done", 0))
         for index in range(start, len(parts)):
             try:
@@ -182,11 +199,27 @@ class Processor(PollingWorker):
             self.on_outbox()
         logger.info("processed inbound %s from %s: %s", item.id, item.sender_id, mask_text(item.text or item.kind))
 
+    async def _keep_photo(self, channel: str, ref: str) -> str:
+        """Download a channel's photo into the media store at intake, so admins on any channel get it."""
+        prefix = f"{channel}:"
+        download = self.downloaders.get(channel)
+        if self.media is None or download is None or not ref.startswith(prefix):
+            return ref
+        data = await download(ref.removeprefix(prefix))
+        try:
+            return await asyncio.to_thread(self.media.save, data)
+        except MediaRejected as exc:
+            logger.info("photo %s not kept: %s", ref, exc)
+            return ref
+
     @staticmethod
     def _delivery_hints(item: Claimed) -> dict[str, Any]:
         """LINE answers with the reply token while it is fresh; the sender decides."""
         token = item.payload.get("reply_token")
-        return {"_reply_token": token, "_reply_token_ts": item.payload.get("timestamp")} if token else {}
+        hints = {"_reply_token": token, "_reply_token_ts": item.payload.get("timestamp")} if token else {}
+        if item.payload.get("thread_id"):  # an admin wrote in a forum topic: answer in the same topic
+            hints["_thread_id"] = item.payload["thread_id"]
+        return hints
 
     def _commit(self, item: Claimed, payloads: list[dict[str, Any]], payload: dict[str, Any], done: bool) -> None:
         with self.sessions() as session, session.begin():

@@ -160,6 +160,9 @@ def to_admins(
                     {"title": "Balas", "payload": f"adm:balas:{ticket.code}"},
                     {"title": "Tutup percakapan", "payload": f"adm:tutup:{ticket.code}"},
                 ]
+        if ticket is not None:
+            label = taxonomy.get(ticket.category_id).label
+            payload = notify.in_topic(chat, payload, ticket.code, label, ticket.id)
         rows.append(notify.queue(session, chat.channel, chat.chat_id, payload, ticket_id=ticket.id if ticket else None))
     return rows
 

@@ -54,6 +54,9 @@ class AdminMessage:
     user_name: str | None = None
     reply_to: str | None = None
     """The channel's id of the message this one replies to (Telegram reply, LINE quote)."""
+    thread_id: int | None = None
+    """The Telegram forum topic it was written in."""
+    forum: bool = False
 
     @property
     def private(self) -> bool:
@@ -101,6 +104,10 @@ class AdminDesk:
         if text.startswith(BUTTON_PREFIX) and msg.kind == "postback":
             return self._button(chat, msg, text.removeprefix(BUTTON_PREFIX))
         if command is None:
+            if msg.thread_id and msg.kind == "text" and text:
+                topic = self._reply_in_topic(chat, msg, text)
+                if topic is not None:
+                    return topic
             if msg.reply_to and msg.kind == "text" and text:
                 return self._reply_by_quote(chat, msg, text)
             return []  # ordinary talk among admins: the bot stays out of it
@@ -116,7 +123,7 @@ class AdminDesk:
         code = args.split()[0] if args.split() else ""
         if not code:
             return _text("admin_register_usage")
-        result = self.registry.register(msg.channel, msg.chat_id, code, actor=msg.actor)
+        result = self.registry.register(msg.channel, msg.chat_id, code, actor=msg.actor, forum=msg.forum)
         if result.chat is None:
             return _text(f"admin_register_{result.reason}")
         chat = result.chat
@@ -266,6 +273,26 @@ class AdminDesk:
 
     def _opd_name(self, chat: AdminChat) -> str:
         return self.taxonomy.opds[chat.opd_id].name if chat.opd_id in self.taxonomy.opds else chat.opd_id
+
+    def _reply_in_topic(self, chat: AdminChat, msg: AdminMessage, text: str) -> list[dict[str, Any]] | None:
+        """Anything written in a ticket's forum topic goes to that ticket's citizen."""
+        with self.sessions() as session:
+            code = session.scalar(
+                select(m.Ticket.code)
+                .join(m.AdminTopic, m.AdminTopic.ticket_id == m.Ticket.id)
+                .where(
+                    m.AdminTopic.channel == msg.channel,
+                    m.AdminTopic.chat_id == msg.chat_id,
+                    m.AdminTopic.thread_id == msg.thread_id,
+                )
+            )
+        if code is None:
+            return None
+        found = self._ticket_for(chat, code)
+        if not isinstance(found, TicketView):
+            return [found]
+        self.reply_to_citizen(chat, msg, found, text)
+        return [_text("admin_done_reply", code=found.code)]
 
     def _reply_by_quote(self, chat: AdminChat, msg: AdminMessage, text: str) -> list[dict[str, Any]]:
         """An admin replied to (quoted) a bot post: it goes to that ticket's or conversation's citizen."""

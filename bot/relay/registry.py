@@ -39,6 +39,7 @@ class AdminChat:
     title: str | None
     registered_by: str | None
     registered_at: datetime | None
+    forum: bool = False
 
     @property
     def is_coordinator(self) -> bool:
@@ -110,6 +111,7 @@ class AdminRegistry:
         *,
         title: str | None = None,
         actor: str | None = None,
+        forum: bool = False,
         now: datetime | None = None,
     ) -> Registration:
         """Use a code for this chat. The code is spent only when the chat is linked (one transaction)."""
@@ -138,6 +140,7 @@ class AdminRegistry:
             row.title = (title or "")[:200] or row.title
             row.registered_by = (actor or "")[:160] or None
             row.registered_at = now
+            row.forum = forum
             session.flush()
             return Registration(self._view(row), already=already)
 
@@ -176,4 +179,5 @@ class AdminRegistry:
             title=row.title,
             registered_by=row.registered_by,
             registered_at=row.registered_at,
+            forum=bool(row.forum),
         )

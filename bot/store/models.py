@@ -100,6 +100,8 @@ class AdminGroup(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     registered_by: Mapped[str | None] = mapped_column(String(160))
     registered_at: Mapped[datetime | None]
+    forum: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """A Telegram supergroup with topics: each ticket gets its own topic there."""
 
 
 class AdminInvite(Base):
@@ -296,3 +298,20 @@ class RelayConversation(Base):
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(160))
+
+
+class AdminTopic(Base):
+    """A ticket's own topic in a Telegram forum group (recreated when an admin deletes it)."""
+
+    __tablename__ = "admin_topics"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id", "ticket_id", name="uq_admin_topics_ticket"),
+        Index("ix_admin_topics_thread", "channel", "chat_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    thread_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

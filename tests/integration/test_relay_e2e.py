@@ -12,14 +12,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.relay.registry import AdminRegistry
 from bot.store.db import session_factory
-from tests.integration.stack import GatewayThread, Stack
+from tests.integration.stack import GatewayThread, Stack, free_port
 from tests.integration.test_channels_e2e import CODE, LAT, LON, WAIT, LineCitizen, TelegramCitizen
 from tests.support.fake_line import FakeLineServer
-from tests.support.fake_telegram import FakeTelegramServer
+from tests.support.fake_telegram import SAMPLE_JPEG, FakeTelegramServer
 
 JSON = dict[str, Any]
 PUPR = "Dinas Pekerjaan Umum dan Penataan Ruang"
@@ -109,8 +110,14 @@ def fake_line() -> Iterator[FakeLineServer]:
 
 
 @pytest.fixture(scope="module")
-def gateway(stack: Stack, fake_tg: FakeTelegramServer, fake_line: FakeLineServer) -> Iterator[GatewayThread]:
+def gateway(
+    stack: Stack, fake_tg: FakeTelegramServer, fake_line: FakeLineServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayThread]:
+    port = free_port()
     settings = stack.settings(
+        ADUAN_HTTP_PORT=port,
+        ADUAN_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        ADUAN_MEDIA_DIR=str(tmp_path_factory.mktemp("media")),
         TELEGRAM_BOT_TOKEN=fake_tg.token,
         TELEGRAM_API_BASE_URL=fake_tg.root_url,
         LINE_CHANNEL_SECRET=fake_line.channel_secret,
@@ -186,6 +193,12 @@ def test_telegram_citizen_and_telegram_admins(
         "Disposisi",
         "Balas",
     ]
+    photo = fake_tg.wait_for_sent_sync(
+        lambda e: str(e.get("chat_id")) == str(pupr.chat_id) and code in (e.get("text") or ""),
+        method="sendPhoto",
+        timeout=WAIT,
+    )[-1]
+    assert photo["photo"]["size"] == len(SAMPLE_JPEG)  # uploaded from the media store
     koor.wait_for(code)
     assert not [m for m in dinsos.messages() if code in (m["text"] or "")]
 
@@ -291,8 +304,44 @@ def test_telegram_citizen_with_line_admins(
     code = file_tg_complaint(tg)
     post = group.wait_for(code)
     assert "Foto: 1" in post["texts"][0]
+    # The photo reaches LINE as an image message pointing at a signed, expiring URL on the gateway.
+    images = [
+        msg for entry in fake_line.sent(group.group_id) for msg in entry["messages"] if msg.get("type") == "image"
+    ]
+    assert images, fake_line.sent(group.group_id)
+    url = images[-1]["originalContentUrl"]
+    assert url.startswith(f"{gateway.url}/media/")
+    assert httpx.get(url, timeout=10).content == SAMPLE_JPEG
+    assert httpx.get(url.replace("sig=", "sig=0"), timeout=10).status_code == 404
     group.say("Kami segera ke lokasi", quoted=post["sent_messages"][0]["id"])
     tg.wait_for(f"Petugas {PUPR}: Kami segera ke lokasi")
     mark = group.mark()
     tg.send(text="Baik terima kasih")
     group.wait_for("Baik terima kasih", mark)
+
+
+def test_forum_group_gets_a_topic_per_ticket_recreated_when_deleted(
+    stack: Stack, gateway: GatewayThread, fake_tg: FakeTelegramServer, registry: AdminRegistry
+) -> None:
+    forum = TelegramGroup(fake_tg)
+    fake_tg.make_forum(forum.chat_id)
+    register_tg(forum, registry, "dpupr")
+    tg = TelegramCitizen(fake_tg, gateway)
+    code = file_tg_complaint(tg)
+    post = forum.wait_for(code)
+    thread = post["params"]["message_thread_id"]
+    assert fake_tg.topics(forum.chat_id)[thread].startswith(code)
+
+    # Anything written in the ticket's topic goes to the citizen.
+    fake_tg.inject_sync(
+        user_id=forum.member, chat_id=forum.chat_id, text="Laporan diterima, kami cek", thread_id=thread
+    )
+    tg.wait_for(f"Petugas {PUPR}: Laporan diterima, kami cek")
+
+    # An admin deletes the topic: the next message about the ticket recreates it.
+    fake_tg.delete_topic(forum.chat_id, thread)
+    mark = forum.mark()
+    tg.send(text="Baik, terima kasih infonya")
+    forwarded = forum.wait_for("Baik, terima kasih infonya", mark)
+    new_thread = forwarded["params"]["message_thread_id"]
+    assert new_thread != thread and fake_tg.topics(forum.chat_id)[new_thread].startswith(code)

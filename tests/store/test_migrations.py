@@ -15,6 +15,7 @@ EXPECTED = {
     "admins",
     "admin_groups",
     "admin_invites",
+    "admin_topics",
     "tickets",
     "ticket_events",
     "attachments",

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
@@ -21,6 +22,11 @@ from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
+    FlexBox,
+    FlexBubble,
+    FlexButton,
+    FlexMessage,
+    FlexText,
     ImageMessage,
     PostbackAction,
     PushMessageRequest,
@@ -43,6 +49,7 @@ from linebot.v3.webhooks import (
 
 from bot.gateway.inbox import Inbound, Inbox
 from bot.gateway.outbox import Delivery, OutMessage, PermanentFailure, RetryLater
+from bot.media import MediaStore
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +58,11 @@ MAX_TEXT = 5000
 MAX_MESSAGES_PER_CALL = 5
 MAX_QUICK_REPLIES = 13
 MAX_LABEL = 20
+MAX_FLEX_LABEL = 40
+MAX_FLEX_BUTTONS = 14
+MAX_FLEX_TITLE = 120
+MAX_ALT_TEXT = 400
+ADMIN_BUTTON_PREFIX = "adm:"
 REPLY_TOKEN_FRESH_SECONDS = 50
 MAX_REMEMBERED_TOKENS = 10_000  # LINE keeps a reply token valid for about a minute
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1d3c1e-8a4b-4e59-9a47-2f0d3e5b7c11")
@@ -60,15 +72,45 @@ class InvalidSignature(Exception):
     pass
 
 
-def to_line_messages(payloads: list[dict[str, Any]]) -> list[TextMessage | ImageMessage]:
-    out: list[TextMessage | ImageMessage] = []
+def action_card(text: str, buttons: list[dict[str, Any]]) -> FlexMessage:
+    """A Flex bubble of postback buttons (LINE's answer to Telegram's inline keyboard)."""
+    title = text.splitlines()[0][:MAX_FLEX_TITLE] if text.strip() else "Tindakan"
+    contents: list[Any] = [FlexText(text=title, weight="bold", wrap=True)]
+    contents += [
+        FlexButton(
+            action=PostbackAction(label=b["title"][:MAX_FLEX_LABEL], data=b["payload"], display_text=b["title"][:300]),
+            style="primary" if index == 0 else "secondary",
+            height="sm",
+        )
+        for index, b in enumerate(buttons[:MAX_FLEX_BUTTONS])
+    ]
+    return FlexMessage(
+        alt_text=title[:MAX_ALT_TEXT],
+        contents=FlexBubble(body=FlexBox(layout="vertical", spacing="sm", contents=contents)),
+    )
+
+
+def to_line_messages(
+    payloads: list[dict[str, Any]], image_url: Callable[[str], str | None] = lambda ref: None
+) -> list[TextMessage | ImageMessage | FlexMessage]:
+    """LINE messages for outbox payloads; `image_url` turns a media-store ref into a signed public URL."""
+    out: list[TextMessage | ImageMessage | FlexMessage] = []
     for payload in payloads:
-        if payload.get("image"):
-            out.append(ImageMessage(original_content_url=payload["image"], preview_image_url=payload["image"]))
+        image = payload.get("image") or (image_url(payload["image_ref"]) if payload.get("image_ref") else None)
+        if payload.get("image_ref") and not image:
+            out.append(TextMessage(text=payload.get("caption") or "(foto)"))  # no public URL configured
+        if image:
+            out.append(ImageMessage(original_content_url=image, preview_image_url=image))
         if payload.get("text"):
             text = payload["text"]
-            quick = None
             buttons = payload.get("buttons") or []
+            if buttons and all(b["payload"].startswith(ADMIN_BUTTON_PREFIX) for b in buttons):
+                # Admin posts: the text stays a plain message (admins quote it to answer the citizen),
+                # the actions follow as a Flex card with postback buttons.
+                out.append(TextMessage(text=text[:MAX_TEXT]))
+                out.append(action_card(text, buttons))
+                continue
+            quick = None
             if buttons:
                 quick = QuickReply(
                     items=[
@@ -102,6 +144,12 @@ class LineChannel:
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
         self._used_tokens: OrderedDict[str, None] = OrderedDict()  # bounded: tokens expire in a minute
+        # Message content lives on api-data.line.me; a test fake serves both from one root.
+        base = api_base_url.rstrip("/")
+        self._data_url = "https://api-data.line.me" if base == "https://api.line.me" else base
+        self._token = access_token
+        self.media: MediaStore | None = None  # set by the gateway, with the public base URL
+        self.public_base_url: str | None = None
 
     async def start(self) -> None:
         # The SDK's aiohttp session binds to the running loop, so it is made here, not in __init__
@@ -197,6 +245,24 @@ class LineChannel:
             return Inbound(**base, kind="photo", payload={**hints, "photo_ref": f"line:{message.id}"})
         return Inbound(**base, kind="unsupported", payload={**hints, "what": message.type})
 
+    async def download(self, message_id: str) -> bytes:
+        """A citizen's image, fetched at intake from LINE's content API for the media store."""
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.get(
+                f"{self._data_url}/v2/bot/message/{message_id}/content",
+                headers={"Authorization": f"Bearer {self._token}"},
+            )
+        if response.status_code == 429:
+            raise RetryLater(30, "line 429")
+        response.raise_for_status()
+        return response.content
+
+    def _image_url(self, ref: str) -> str | None:
+        """LINE fetches images itself: a signed, expiring URL on this gateway's GET /media route."""
+        if self.media is None or not self.public_base_url:
+            return None
+        return self.public_base_url.rstrip("/") + self.media.signed_path(ref)
+
     # --- outbound -----------------------------------------------------------------------------
 
     async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
@@ -207,7 +273,7 @@ class LineChannel:
         owners: list[int] = []
         line_messages: list[Any] = []
         for msg in messages:
-            converted = to_line_messages([msg.payload])
+            converted = to_line_messages([msg.payload], self._image_url)
             line_messages += converted
             owners += [msg.id] * len(converted)
         delivery = Delivery("reply")

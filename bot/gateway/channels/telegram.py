@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
@@ -31,7 +30,8 @@ from telegram.ext import (
 )
 
 from bot.gateway.inbox import Inbound, Inbox
-from bot.gateway.outbox import Delivery, OutMessage, PermanentFailure, RetryLater
+from bot.gateway.outbox import Delivery, OutMessage, PermanentFailure, RetryLater, TopicGone
+from bot.media import MediaStore
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,7 @@ class TelegramChannel:
             .build()
         )
         self.limits = TelegramLimits()
+        self.media: MediaStore | None = None  # set by the gateway: photos sent on from the media store
         # New messages in private chats only: edits would be answered twice, groups belong to the relay.
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         self.app.add_handler(CommandHandler("start", self._on_start, filters=private))
@@ -251,6 +252,8 @@ class TelegramChannel:
         if user is None or chat is None:
             return
         payload = {**payload, "chat_type": chat.type, "user_name": user.full_name}
+        if chat.is_forum:
+            payload["is_forum"] = True
         message = update.effective_message
         if message is not None and update.callback_query is None:
             if message.reply_to_message is not None:
@@ -346,6 +349,24 @@ class TelegramChannel:
 
     # --- outbound -----------------------------------------------------------------------------
 
+    async def create_topic(self, chat_id: str, name: str) -> int:
+        """A forum topic for one ticket in an admin supergroup; returns its message_thread_id."""
+        try:
+            topic = await self.app.bot.create_forum_topic(chat_id, name[:128])
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
+        except Forbidden as exc:
+            raise PermanentFailure(f"telegram {type(exc).__name__}: {exc}") from exc
+        return topic.message_thread_id
+
+    async def download(self, file_id: str) -> bytes:
+        """A citizen's photo, fetched at intake (getFile + file download) for the media store."""
+        try:
+            tg_file = await self.app.bot.get_file(file_id)
+            return bytes(await tg_file.download_as_bytearray())
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
+
     async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
         delivery = Delivery("send")
         for message in messages:
@@ -356,7 +377,13 @@ class TelegramChannel:
         """Send one outbox row (photo, then text parts); returns Telegram's message ids."""
         bot = self.app.bot
         parts = split_text(payload.get("text") or "")
-        calls = len(parts) + (1 if payload.get("image") else 0)
+        image: Any = payload.get("image")
+        if payload.get("image_ref") and self.media is not None:
+            try:
+                image = self.media.path(payload["image_ref"]).read_bytes()  # uploaded: works for any chat
+            except FileNotFoundError as exc:
+                raise PermanentFailure(f"photo {payload['image_ref']} is not in the media store") from exc
+        calls = len(parts) + (1 if image else 0)
         # Threading in admin chats: a forum topic, and/or a reply to the ticket's earlier post.
         thread = {"message_thread_id": int(payload["_thread_id"])} if payload.get("_thread_id") else {}
         if payload.get("_reply_to"):
@@ -365,11 +392,8 @@ class TelegramChannel:
         try:
             await self.limits.acquire(chat_id, max(calls, 1))
             first = True
-            if payload.get("image"):
-                photo = payload["image"]
-                if isinstance(photo, str) and photo.startswith("file:"):
-                    photo = Path(photo.removeprefix("file:")).read_bytes()
-                sent = await bot.send_photo(chat_id, photo, caption=payload.get("caption"), **thread)
+            if image:
+                sent = await bot.send_photo(chat_id, image, caption=payload.get("caption"), **thread)
                 ids.append(str(sent.message_id))
                 first = False
             for i, part in enumerate(parts):
@@ -387,5 +411,7 @@ class TelegramChannel:
         except BadRequest as exc:
             if any(s in str(exc).lower() for s in PERMANENT_BAD_REQUESTS):
                 raise PermanentFailure(str(exc)) from exc
+            if "thread not found" in str(exc).lower() and payload.get("_topic"):
+                raise TopicGone(str(exc)) from exc
             raise
         return ids

@@ -72,6 +72,21 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("title", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("registered_by", sa.String(length=160), nullable=True))
         batch_op.add_column(sa.Column("registered_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("forum", sa.Boolean(), server_default="0", nullable=False))
+    op.create_table(
+        "admin_topics",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("chat_id", sa.String(length=128), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("thread_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "chat_id", "ticket_id", name="uq_admin_topics_ticket"),
+    )
+    with op.batch_alter_table("admin_topics", schema=None) as batch_op:
+        batch_op.create_index("ix_admin_topics_thread", ["channel", "chat_id", "thread_id"], unique=False)
     with op.batch_alter_table("ticket_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("internal", sa.Boolean(), server_default="0", nullable=False))
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
@@ -93,7 +108,11 @@ def downgrade() -> None:
         batch_op.drop_column("lease_token")
     with op.batch_alter_table("ticket_events", schema=None) as batch_op:
         batch_op.drop_column("internal")
+    with op.batch_alter_table("admin_topics", schema=None) as batch_op:
+        batch_op.drop_index("ix_admin_topics_thread")
+    op.drop_table("admin_topics")
     with op.batch_alter_table("admin_groups", schema=None) as batch_op:
+        batch_op.drop_column("forum")
         batch_op.drop_column("registered_at")
         batch_op.drop_column("registered_by")
         batch_op.drop_column("title")
