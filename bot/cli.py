@@ -307,6 +307,21 @@ def outbox_failed(limit: int, as_json: bool) -> None:
         )
 
 
+@outbox.command("digest")
+@click.option("--hours", default=24, show_default=True)
+def outbox_digest(hours: int) -> None:
+    """Queue the daily line for the koordinator's chats about messages given up on (run it from cron)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot import notify
+    from bot.domain.categories import load_taxonomy
+
+    sessions = _sessions()
+    with sessions() as session, session.begin():
+        told = notify.failed_digest(session, load_taxonomy(), since=datetime.now(UTC) - timedelta(hours=hours))
+    click.echo(f"Ringkasan pesan gagal dikirim ke {told} chat koordinator." if told else "Tidak ada pesan gagal.")
+
+
 @outbox.command("retry")
 @click.argument("ids", nargs=-1, type=int, required=True)
 def outbox_retry(ids: tuple[int, ...]) -> None:

@@ -6,9 +6,10 @@ commit together (or not at all). Texts come from data/messages.yml; the ticket s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.lifecycle import Status
@@ -216,3 +217,21 @@ def new_ticket(
                 )
                 rows.append(queue(session, chat.channel, chat.chat_id, payload, ticket_id=ticket_id))
     return rows
+
+
+def failed_digest(session: Session, taxonomy: Taxonomy, *, since: datetime, now: datetime | None = None) -> int:
+    """One line to the koordinator's chats about deliveries given up on since `since` (0: nothing queued).
+
+    Meant to run once a day (`aduan outbox digest`, from cron or the SLA tick).
+    """
+    out_failed = session.scalar(
+        select(func.count()).where(m.OutboxMessage.status == "failed", m.OutboxMessage.created_at >= since)
+    )
+    in_failed = session.scalar(
+        select(func.count()).where(m.InboundMessage.status == "failed", m.InboundMessage.received_at >= since)
+    )
+    if not out_failed and not in_failed:
+        return 0
+    hours = round(((now or datetime.now(since.tzinfo)) - since).total_seconds() / 3600)
+    text = render("admin_failed_digest", hours=hours, outgoing=out_failed, incoming=in_failed)
+    return len(to_coordinator(session, taxonomy, {"text": text}))

@@ -247,3 +247,20 @@ def test_queue_report_counts_backlog_failures_and_line_pushes(service: TicketSer
     assert report["outbox"]["pending"] == 1 and report["outbox"]["failed"] == 1
     assert report["outbox"]["oldest_due_seconds"] >= 29
     assert report["inbox"] == {"pending": 0, "failed": 0, "oldest_pending_seconds": None, "oldest_due_seconds": None}
+
+
+def test_daily_failed_line_for_the_koordinator(service: TicketService) -> None:
+    from bot import notify
+
+    with service.sessions() as session, session.begin():
+        session.add(m.AdminGroup(opd_id="diskominfo", channel="telegram", chat_id="-100999", role="koordinator"))
+    since = _now() - timedelta(hours=24)
+    with service.sessions() as session, session.begin():
+        assert notify.failed_digest(session, service.taxonomy, since=since) == 0  # nothing failed: no line
+    with service.sessions() as session, session.begin():
+        session.add(m.OutboxMessage(channel="line", chat_id="U1", payload={}, status="failed"))
+    with service.sessions() as session, session.begin():
+        assert notify.failed_digest(session, service.taxonomy, since=since) == 1
+    with service.sessions() as session:
+        line = session.scalars(select(m.OutboxMessage).where(m.OutboxMessage.chat_id == "-100999")).one()
+    assert "24 jam terakhir 1 pesan keluar gagal" in line.payload["text"]
