@@ -86,11 +86,13 @@ def add_messages(
     inbound_id: int | None = None,
     ticket_id: int | None = None,
 ) -> None:
-    """Queue messages inside the caller's transaction."""
+    """Queue messages inside the caller's transaction (a payload's `_ticket_id` ties that row to a ticket)."""
     for payload in payloads:
+        row_ticket = payload.get("_ticket_id", ticket_id)
+        payload = {k: v for k, v in payload.items() if k != "_ticket_id"}
         session.add(
             m.OutboxMessage(
-                channel=channel, chat_id=chat_id, payload=payload, inbound_id=inbound_id, ticket_id=ticket_id
+                channel=channel, chat_id=chat_id, payload=payload, inbound_id=inbound_id, ticket_id=row_ticket
             )
         )
 

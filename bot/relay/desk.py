@@ -271,6 +271,10 @@ class AdminDesk:
             )
             notify.to_citizen(session, view, body, ticket_id=ticket_id)
 
+    def _ticket_id(self, code: str) -> int | None:
+        with self.sessions() as session:
+            return session.scalar(select(m.Ticket.id).where(m.Ticket.code == code))
+
     def _opd_name(self, chat: AdminChat) -> str:
         return self.taxonomy.opds[chat.opd_id].name if chat.opd_id in self.taxonomy.opds else chat.opd_id
 
@@ -306,10 +310,17 @@ class AdminDesk:
             ).one_or_none()
             code = session.get(m.Ticket, ref.ticket_id).code if ref is not None and ref.ticket_id else None
             conversation_id = ref.conversation_id if ref is not None else None
+            prompt = session.get(m.OutboxMessage, ref.outbox_id) if ref is not None and ref.outbox_id else None
+            awaiting = (prompt.payload or {}).get("_await") if prompt is not None else None
         if code is not None:
             found = self._ticket_for(chat, code)
             if not isinstance(found, TicketView):
                 return [found]
+            if awaiting:  # the answer to "reply with the reason": finish the button's action
+                if awaiting.get("action") == "tolak":
+                    return self._change(chat, msg, found.code, Status.DITOLAK.value, text)
+                if awaiting.get("action") == "dispo":
+                    return self._change(chat, msg, found.code, Status.DIDISPOSISIKAN.value, text, awaiting["opd"])
             self.reply_to_citizen(chat, msg, found, text)
             return [_text("admin_done_reply", code=found.code)]
         if conversation_id is not None and (chat.is_coordinator or chat.opd_id == self.taxonomy.coordinator_opd):
@@ -358,8 +369,11 @@ class AdminDesk:
         found = self._ticket_for(chat, code)
         if not isinstance(found, TicketView):
             return [found]
+        ticket_id = self._ticket_id(found.code)
         if action == "tolak":
-            return [_text("admin_ask_reason", code=found.code)]
+            return [
+                {**_text("admin_ask_reason", code=found.code), "_ticket_id": ticket_id, "_await": {"action": "tolak"}}
+            ]
         if action == "balas":
             return [_text("admin_ask_reply", code=found.code)]
         if action == "tutup":
@@ -378,5 +392,15 @@ class AdminDesk:
             ]
             return [{**_text("admin_pick_opd", code=found.code), "buttons": buttons}]
         if action == "dispo":
-            return [_text("admin_ask_reroute_reason", code=found.code, opd=opd)]
+            if opd not in self.taxonomy.opds:
+                return [_text("admin_unknown_opd", opd=opd, choices=", ".join(self.taxonomy.opds))]
+            return [
+                {
+                    **_text(
+                        "admin_ask_reroute_reason", code=found.code, opd=opd, opd_name=self.taxonomy.opds[opd].name
+                    ),
+                    "_ticket_id": ticket_id,
+                    "_await": {"action": "dispo", "opd": opd},
+                }
+            ]
         return [_text("admin_unknown_command")]

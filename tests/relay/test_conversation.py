@@ -135,3 +135,29 @@ def test_conversation_closes_after_24_hours_idle(
     assert citizen(desk, "halo bot") is None
     with service.sessions() as session:
         assert session.scalar(select(m.RelayConversation.closed_by)) == "sistem:idle-24h"
+
+
+def test_button_then_reply_with_the_reason(service: TicketService, desk: AdminDesk, registry: AdminRegistry) -> None:
+    """Tolak / Disposisi buttons ask for a reason; the admin's reply to that question completes the action."""
+    from bot.gateway.outbox import add_messages
+
+    code = setup(service, desk, registry, (GROUP, "dpupr", "admin"), ("-100222", "dinsos", "admin"))
+
+    def press(data: str) -> str:
+        answers = admin(desk, data, kind="postback")
+        with service.sessions() as session, session.begin():
+            add_messages(session, "telegram", GROUP, answers)  # what the pipeline does with the answers
+        deliver_all(service)
+        prompt = rows(service, GROUP)[-1]
+        return f"{GROUP}/{prompt.id}"
+
+    dispo = press(f"adm:dispo:{code}:dinsos")
+    assert "didisposisikan ke Dinas Sosial" in admin(desk, "bukan wewenang kami", reply_to=dispo)[0]["text"]
+    assert service.get(code).opd_id == "dinsos"
+    assert service.get(code).events[-1].note == "bukan wewenang kami"
+
+    other = setup(service, desk, registry)
+    reject = press(f"adm:tolak:{other}")
+    assert "Ditolak" in admin(desk, "laporan ganda dengan ADU lain", reply_to=reject)[0]["text"]
+    assert service.get(other).status == "ditolak"
+    assert "belum dapat kami tindak lanjuti" in rows(service, "42")[-1].payload["text"]
