@@ -25,6 +25,7 @@ from bot.gateway.inbox import Inbox
 from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
+from bot.media import MediaStore
 from bot.relay.desk import AdminDesk
 from bot.relay.registry import AdminRegistry
 from bot.store.db import session_factory
@@ -46,7 +47,17 @@ class Gateway:
         self.rasa = RasaClient(settings.rasa_url, settings.action_server_url)
         tickets = TicketService(self.sessions)
         self.desk = AdminDesk(self.sessions, tickets, AdminRegistry(self.sessions, tickets.taxonomy))
-        self.processor = Processor(self.inbox, self.sessions, self.rasa, on_outbox=self._outbox_ready, desk=self.desk)
+        self.media = MediaStore(
+            settings.media_dir, settings.media_secret.get_secret_value().encode() if settings.media_secret else None
+        )
+        self.processor = Processor(
+            self.inbox,
+            self.sessions,
+            self.rasa,
+            on_outbox=self._outbox_ready,
+            desk=self.desk,
+            media=self.media,
+        )
         self.web = WebChannel(self.inbox, self.sessions, self.processor.notify)
         self.telegram: TelegramChannel | None = None
         self.line: LineChannel | None = None

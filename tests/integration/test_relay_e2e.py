@@ -345,3 +345,26 @@ def test_forum_group_gets_a_topic_per_ticket_recreated_when_deleted(
     forwarded = forum.wait_for("Baik, terima kasih infonya", mark)
     new_thread = forwarded["params"]["message_thread_id"]
     assert new_thread != thread and fake_tg.topics(forum.chat_id)[new_thread].startswith(code)
+
+
+def test_citizen_asks_for_a_person_and_the_bot_steps_aside(
+    stack: Stack, gateway: GatewayThread, fake_tg: FakeTelegramServer, registry: AdminRegistry
+) -> None:
+    pupr = TelegramGroup(fake_tg)
+    register_tg(pupr, registry, "dpupr")
+    tg = TelegramCitizen(fake_tg, gateway)
+    code = file_tg_complaint(tg)
+    pupr.wait_for(code)
+
+    mark = pupr.mark()
+    tg.send(text="saya mau bicara dengan petugas")
+    tg.wait_for(f"sudah kami sampaikan kepada petugas {PUPR} untuk laporan {code}")
+    asked = pupr.wait_for("ingin bicara dengan petugas", mark)
+    assert code in asked["text"]
+
+    before = len(tg.texts())
+    tg.send(text="jalannya makin parah pak, tolong cepat")
+    pupr.wait_for("jalannya makin parah pak", mark)
+    assert len(tg.texts()) == before  # the assistant did not answer over the petugas
+    pupr.say("Siap Bu, besok pagi tim datang", reply_to=asked["message_id"])
+    tg.wait_for(f"Petugas {PUPR}: Siap Bu, besok pagi tim datang")
