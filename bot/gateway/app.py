@@ -122,7 +122,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_TIMEOUT
         while loop.time() < deadline:
-            ok, _ = await health(self.rasa, self.sessions)
+            ok, _ = await health(self.rasa, self.sessions, self.media.root)
             if ok:
                 break
             await asyncio.sleep(1)
@@ -172,7 +172,7 @@ def create_app(settings: Settings) -> Starlette:
         return FileResponse(STATIC / "index.html")
 
     async def healthz(request: Request) -> Response:
-        ok, report = await health(gateway.rasa, gateway.sessions)
+        ok, report = await health(gateway.rasa, gateway.sessions, gateway.media.root)
         return JSONResponse({"ok": ok, **report}, status_code=200 if ok else 503)
 
     async def web_post(request: Request) -> Response:

@@ -4,7 +4,9 @@ how the delivery queues are doing (backlog age, give-ups, LINE pushes)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -74,18 +76,27 @@ def _queues(sessions: sessionmaker[Session]) -> dict[str, Any] | None:
         return None
 
 
-async def health(rasa: RasaClient, sessions: sessionmaker[Session]) -> tuple[bool, dict[str, Any]]:
-    status, actions_ok, db_ok, queues = await asyncio.gather(
+def _media_ok(media_dir: Path | None) -> bool:
+    """Photos are kept at intake: the media folder must exist and be writable by this process."""
+    return media_dir is None or (media_dir.is_dir() and os.access(media_dir, os.W_OK | os.X_OK))
+
+
+async def health(
+    rasa: RasaClient, sessions: sessionmaker[Session], media_dir: Path | None = None
+) -> tuple[bool, dict[str, Any]]:
+    status, actions_ok, db_ok, queues, media_ok = await asyncio.gather(
         rasa.rasa_status(),
         rasa.action_server_up(),
         asyncio.to_thread(_database_ok, sessions),
         asyncio.to_thread(_queues, sessions),
+        asyncio.to_thread(_media_ok, media_dir),
     )
     model_loaded = bool(status and status.get("model_file"))
     report = {
         "rasa": {"ok": model_loaded, "model": (status or {}).get("model_file")},
         "action_server": {"ok": actions_ok},
         "database": {"ok": db_ok},
+        "media": {"ok": media_ok},
         "queues": queues,
     }
-    return model_loaded and actions_ok and db_ok, report
+    return model_loaded and actions_ok and db_ok and media_ok, report
