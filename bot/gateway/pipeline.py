@@ -74,6 +74,7 @@ def admin_message(item: Claimed) -> AdminMessage:
         user_name=item.payload.get("user_name"),
         reply_to=item.payload.get("reply_to"),
         thread_id=item.payload.get("thread_id"),
+        message_id=item.payload.get("message_id"),
         forum=bool(item.payload.get("is_forum")),
     )
 

@@ -179,6 +179,27 @@ def citizen_wrote(
     to_admins(session, taxonomy, ticket, body, conversation_id=conv.id)
 
 
+def record_citizen_message(
+    session: Session, conv: m.RelayConversation, channel: str, chat_id: str, message_id: str
+) -> None:
+    """The citizen's relayed message, by its channel id (once, even when the inbound row is retried)."""
+    exists = session.scalar(
+        select(m.MessageRef.id).where(
+            m.MessageRef.channel == channel, m.MessageRef.chat_id == chat_id, m.MessageRef.message_id == message_id
+        )
+    )
+    if exists is None:
+        session.add(
+            m.MessageRef(
+                channel=channel,
+                chat_id=chat_id,
+                message_id=message_id,
+                ticket_id=conv.ticket_id,
+                conversation_id=conv.id,
+            )
+        )
+
+
 def request_person(
     session: Session, taxonomy: Taxonomy, channel: str, user_id: str, chat_id: str, text: str
 ) -> tuple[str, bool]:

@@ -56,6 +56,8 @@ class AdminMessage:
     """The channel's id of the message this one replies to (Telegram reply, LINE quote)."""
     thread_id: int | None = None
     """The Telegram forum topic it was written in."""
+    message_id: str | None = None
+    """The channel's id of this message (recorded when a citizen's message is relayed)."""
     forum: bool = False
 
     @property
@@ -355,6 +357,8 @@ class AdminDesk:
                 return [_text("relay_closed_by_citizen")]
             shown = text if msg.kind in ("text", "postback") and text else render("relay_non_text", kind=msg.kind)
             conversation.citizen_wrote(session, self.taxonomy, conv, shown)
+            if msg.message_id:  # both ends of the relay are recorded: the citizen's message id too
+                conversation.record_citizen_message(session, conv, msg.channel, msg.chat_id, msg.message_id)
             return []
 
     # --- buttons --------------------------------------------------------------------------

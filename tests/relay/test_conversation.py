@@ -49,8 +49,8 @@ def rows(service: TicketService, chat_id: str) -> list[m.OutboxMessage]:
         )
 
 
-def citizen(desk: AdminDesk, text: str, kind: str = "text"):
-    return desk.handle(AdminMessage("telegram", "42", "42", "private", text, kind=kind))
+def citizen(desk: AdminDesk, text: str, kind: str = "text", message_id: str | None = None):
+    return desk.handle(AdminMessage("telegram", "42", "42", "private", text, kind=kind, message_id=message_id))
 
 
 def admin(desk: AdminDesk, text: str, reply_to: str | None = None, kind: str = "text", chat: str = GROUP):
@@ -86,7 +86,12 @@ def test_admin_reply_opens_the_conversation_and_the_citizen_answer_is_threaded(
     assert second == "Petugas Dinas Pekerjaan Umum dan Penataan Ruang: Sudah kami jadwalkan"  # not told twice
     deliver_all(service)
 
-    assert citizen(desk, "Terima kasih, saya tunggu") == []  # the bot stays quiet
+    assert citizen(desk, "Terima kasih, saya tunggu", message_id="777") == []  # the bot stays quiet
+    with service.sessions() as session:  # both ends recorded: the citizen's own message id too
+        ref = session.scalars(
+            select(m.MessageRef).where(m.MessageRef.chat_id == "42", m.MessageRef.message_id == "777")
+        ).one()
+        assert ref.ticket_id is not None and ref.conversation_id is not None
     forwarded = rows(service, GROUP)[-1]
     assert "Terima kasih, saya tunggu" in forwarded.payload["text"] and code in forwarded.payload["text"]
     assert forwarded.payload["_reply_to"]  # threaded under the ticket's latest post

@@ -217,6 +217,8 @@ class LineChannel:
             and not isinstance(event.message, TextMessageContent)
         ):
             return None  # admins' photos and stickers stay in their group
+        if isinstance(event, MessageEvent) and getattr(event.message, "id", None):
+            hints["message_id"] = str(event.message.id)
         quoted = getattr(getattr(event, "message", None), "quoted_message_id", None)
         if quoted:
             hints["reply_to"] = str(quoted)

@@ -256,6 +256,7 @@ class TelegramChannel:
             payload["is_forum"] = True
         message = update.effective_message
         if message is not None and update.callback_query is None:
+            payload["message_id"] = str(message.message_id)
             if message.reply_to_message is not None:
                 payload["reply_to"] = str(message.reply_to_message.message_id)
             if message.is_topic_message and message.message_thread_id:
