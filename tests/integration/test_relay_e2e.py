@@ -305,11 +305,10 @@ def test_telegram_citizen_with_line_admins(
     post = group.wait_for(code)
     assert "Foto: 1" in post["texts"][0]
     # The photo reaches LINE as an image message pointing at a signed, expiring URL on the gateway.
-    images = [
-        msg for entry in fake_line.sent(group.group_id) for msg in entry["messages"] if msg.get("type") == "image"
-    ]
-    assert images, fake_line.sent(group.group_id)
-    url = images[-1]["originalContentUrl"]
+    entry = fake_line.wait_for_sent_sync(
+        lambda e: any(msg.get("type") == "image" for msg in e["messages"]), user_id=group.group_id, timeout=WAIT
+    )[-1]
+    url = next(msg for msg in entry["messages"] if msg.get("type") == "image")["originalContentUrl"]
     assert url.startswith(f"{gateway.url}/media/")
     assert httpx.get(url, timeout=10).content == SAMPLE_JPEG
     assert httpx.get(url.replace("sig=", "sig=0"), timeout=10).status_code == 404
