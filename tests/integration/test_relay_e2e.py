@@ -289,6 +289,10 @@ def test_line_citizen_and_line_admin_group(
     texts = line.texts()
     assert sum(t.startswith(f"Petugas {PUPR}") for t in texts) == 1
     assert sum("Sedang diproses" in t for t in texts) == 1
+    # /healthz counts the paid LINE pushes and shows the queues and the media folder.
+    health = httpx.get(f"{gateway.url}/healthz", timeout=10).json()
+    assert health["queues"]["line_pushes"]["last_24h"] >= 2 and health["media"]["ok"]
+    assert health["queues"]["outbox"]["failed"] >= 0 and "oldest_due_seconds" in health["queues"]["inbox"]
 
 
 def test_telegram_citizen_with_line_admins(
