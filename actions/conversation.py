@@ -9,6 +9,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import sender, taxonomy, ticket_service
 from bot.relay.conversation import request_person
+from bot.texts import render
 
 # What a fallback button says for each non-complaint intent.
 INTENT_LABELS = {
@@ -41,8 +42,13 @@ class ActionHandoff(Action):
         text = tracker.latest_message.get("text") or ""
         service = ticket_service()
         with service.sessions() as session, session.begin():
-            answer, _ = request_person(session, service.taxonomy, channel, user_id, user_id, text)
-        dispatcher.utter_message(text=answer)
+            answer, asked = request_person(session, service.taxonomy, channel, user_id, user_id, text)
+        if asked == "coordinator":
+            # The domain's promise is true here: the koordinator answers in this chat.
+            dispatcher.utter_message(response="utter_handoff")
+            dispatcher.utter_message(text=render("relay_how_to_return"))
+        else:
+            dispatcher.utter_message(text=answer)
         return []
 
 

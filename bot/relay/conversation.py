@@ -202,11 +202,11 @@ def record_citizen_message(
 
 def request_person(
     session: Session, taxonomy: Taxonomy, channel: str, user_id: str, chat_id: str, text: str
-) -> tuple[str, bool]:
+) -> tuple[str, str]:
     """`ask_human`: open a conversation about the citizen's latest ticket and tell the petugas.
 
-    Returns (the citizen's answer, whether an OPD chat was reached). With no OPD chat registered
-    the koordinator is asked and the citizen is told so honestly.
+    Returns (the citizen's answer, who was asked: "opd", "coordinator" or "none"). With no OPD
+    chat registered the koordinator is asked and the citizen is told so honestly.
     """
     session.add(m.Handoff(channel=channel, user_id=user_id, text=mask_text(text)))
     ticket = latest_ticket(session, channel, user_id)
@@ -216,7 +216,7 @@ def request_person(
     recipients = opd_chats or notify.coordinator_chats(session, taxonomy)
     if not recipients:
         # Nobody would read the citizen's messages: no conversation, and an honest answer.
-        return render("relay_no_admin_chat"), False
+        return render("relay_no_admin_chat"), "none"
     opened = open_conversation(
         session,
         channel=channel,
@@ -227,5 +227,5 @@ def request_person(
     )
     to_admins(session, taxonomy, ticket, body, conversation_id=opened.conversation_id)
     if opd_chats and ticket is not None:
-        return render("relay_opened_opd", opd=taxonomy.opds[ticket.opd_id].name, code=ticket.code), True
-    return render("relay_opened_coordinator"), False
+        return render("relay_opened_opd", opd=taxonomy.opds[ticket.opd_id].name, code=ticket.code), "opd"
+    return render("relay_opened_coordinator"), "coordinator"

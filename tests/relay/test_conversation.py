@@ -109,14 +109,14 @@ def test_ask_human_reaches_the_opd_or_honestly_nobody(
     service: TicketService, desk: AdminDesk, registry: AdminRegistry
 ) -> None:
     with service.sessions() as session, session.begin():
-        answer, reached = conversation.request_person(session, service.taxonomy, "telegram", "42", "42", "mau ke orang")
-    assert not reached and "belum ada petugas" in answer
+        answer, asked = conversation.request_person(session, service.taxonomy, "telegram", "42", "42", "mau ke orang")
+    assert asked == "none" and "belum ada petugas" in answer
     assert citizen(desk, "halo") is None  # nobody would read it: no conversation was opened
 
     code = setup(service, desk, registry, (KOOR, "diskominfo", "koordinator"))
     with service.sessions() as session, session.begin():
-        answer, reached = conversation.request_person(session, service.taxonomy, "telegram", "42", "42", "tolong")
-    assert not reached and "koordinator" in answer  # no PUPR chat: the koordinator is asked, and we say so
+        answer, asked = conversation.request_person(session, service.taxonomy, "telegram", "42", "42", "tolong")
+    assert asked == "coordinator" and "koordinator" in answer  # no PUPR chat: the koordinator is asked, and we say so
     assert code in rows(service, KOOR)[-1].payload["text"]
     assert citizen(desk, "pesan untuk petugas") == []
 
