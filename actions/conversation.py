@@ -8,7 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import sender, taxonomy, ticket_service
-from bot.masking import mask_text
+from bot.relay.conversation import request_person
+from bot.texts import render
 
 # What a fallback button says for each non-complaint intent.
 INTENT_LABELS = {
@@ -27,16 +28,27 @@ NOT_OFFERED = {"nlu_fallback", "out_of_scope", "chitchat", "affirm", "deny", "bo
 
 
 class ActionHandoff(Action):
-    """Records the request and tells the coordinator's admin group, so a person picks it up."""
+    """Opens a conversation with a petugas: the OPD of the citizen's latest ticket, else the koordinator.
+
+    From now on the gateway forwards the citizen's messages to that admin chat instead of Rasa.
+    With no admin chat registered the citizen is told so honestly (no promise nobody keeps).
+    """
 
     def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel, user_id = sender(tracker)
-        text = mask_text(tracker.latest_message.get("text") or "")
-        ticket_service().request_handoff(channel, user_id, text)
-        dispatcher.utter_message(response="utter_handoff")
+        text = tracker.latest_message.get("text") or ""
+        service = ticket_service()
+        with service.sessions() as session, session.begin():
+            answer, asked = request_person(session, service.taxonomy, channel, user_id, user_id, text)
+        if asked == "coordinator":
+            # The domain's promise is true here: the koordinator answers in this chat.
+            dispatcher.utter_message(response="utter_handoff")
+            dispatcher.utter_message(text=render("relay_how_to_return"))
+        else:
+            dispatcher.utter_message(text=answer)
         return []
 
 

@@ -30,7 +30,9 @@ _RATING_RE = re.compile(r"(?<!\d)([1-5])(?!\d)")
 
 
 def status_kwargs(ticket: TicketView) -> dict[str, Any]:
-    notes = [e.note for e in ticket.events if e.note and not e.actor.startswith(("warga:", "sistem:"))]
+    notes = [
+        e.note for e in ticket.events if e.note and not e.internal and not e.actor.startswith(("warga:", "sistem:"))
+    ]
     return {
         "code": ticket.code,
         "category_label": ticket.category_label,

@@ -241,6 +241,178 @@ def opd_list(as_json: bool) -> None:
         click.echo(f"{opd_id:<12} {open_count:>4} terbuka  {name}")
 
 
+# --- admins ---------------------------------------------------------------------------------
+
+
+def _registry():
+    from bot.domain.categories import load_taxonomy
+    from bot.relay.registry import AdminRegistry
+
+    return AdminRegistry(_sessions(), load_taxonomy())
+
+
+@main.group()
+def admins() -> None:
+    """Admin chats: invite codes, registered chats, revoking."""
+
+
+@admins.command("invite")
+@click.option("--opd", "opd_id", required=True, help="OPD id (see 'aduan opd list')")
+@click.option("--role", type=click.Choice(["admin", "koordinator"]), default="admin", show_default=True)
+@click.option("--expires", default="48h", show_default=True, help="validity: 30m, 48h, 7d")
+def admins_invite(opd_id: str, role: str, expires: str) -> None:
+    """Print a one-time code; send '/daftar KODE' in the admin chat (code alone on the last line)."""
+    from bot.relay.registry import RegistryError, parse_duration
+
+    try:
+        code, until = _registry().invite(opd_id, role, parse_duration(expires))
+    except RegistryError as exc:
+        _fail(str(exc))
+    click.echo(f"Kode pendaftaran {role} untuk {opd_id}, sekali pakai, berlaku sampai {until:%Y-%m-%d %H:%M} UTC.")
+    click.echo("Kirim di grup/chat admin Telegram atau LINE:  /daftar KODE")
+    click.echo(code)
+
+
+@admins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def admins_list(as_json: bool) -> None:
+    """Registered admin chats, per OPD."""
+    chats = _registry().list()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "chat": c.key,
+                        "opd": c.opd_id,
+                        "role": c.role,
+                        "title": c.title,
+                        "registered_by": c.registered_by,
+                        "registered_at": c.registered_at.isoformat() if c.registered_at else None,
+                    }
+                    for c in chats
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not chats:
+        click.echo("Belum ada chat admin terdaftar. Buat kode: aduan admins invite --opd OPD")
+        return
+    for c in chats:
+        when = f"{c.registered_at:%Y-%m-%d}" if c.registered_at else "-"
+        click.echo(f"{c.key:<40} {c.opd_id:<12} {c.role:<11} {when}  {c.title or ''}")
+
+
+@admins.command("revoke")
+@click.argument("chat")
+def admins_revoke(chat: str) -> None:
+    """Unlink a chat (CHAT as shown by 'aduan admins list', e.g. telegram:-100123)."""
+    if _registry().revoke(chat) == 0:
+        _fail(f"Chat {chat} tidak terdaftar.")
+    click.echo(f"Chat {chat} tidak lagi menerima tiket.")
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+
+def _sessions():
+    from bot.store.db import session_factory
+
+    return session_factory(get_settings().sqlalchemy_url)
+
+
+@main.group()
+def outbox() -> None:
+    """Delivery queues: messages that could not be delivered or processed."""
+
+
+@outbox.command("failed")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def outbox_failed(limit: int, as_json: bool) -> None:
+    """Outgoing messages given up on (and incoming ones that could not be processed), newest first."""
+    from bot.gateway.inbox import Inbox
+    from bot.gateway.outbox import Outbox
+    from bot.masking import mask_text
+
+    sessions = _sessions()
+    out_rows = Outbox(sessions).failed(limit)
+    in_rows = Inbox(sessions).failed(limit)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "outbox": [
+                        {
+                            "id": r.id,
+                            "channel": r.channel,
+                            "chat_id": r.chat_id,
+                            "ticket_id": r.ticket_id,
+                            "attempts": r.attempts,
+                            "error": r.last_error,
+                            "created_at": r.created_at.isoformat(),
+                        }
+                        for r in out_rows
+                    ],
+                    "inbox": [
+                        {
+                            "id": r.id,
+                            "channel": r.channel,
+                            "sender_id": r.sender_id,
+                            "attempts": r.attempts,
+                            "error": r.last_error,
+                            "received_at": r.received_at.isoformat(),
+                        }
+                        for r in in_rows
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not out_rows and not in_rows:
+        click.echo("Tidak ada pesan gagal.")
+        return
+    for r in out_rows:
+        click.echo(
+            f"keluar #{r.id} {r.channel}:{r.chat_id} tiket={r.ticket_id or '-'} percobaan={r.attempts} "
+            f"{r.created_at:%Y-%m-%d %H:%M} {mask_text(r.last_error or '')[:160]}"
+        )
+    for r in in_rows:
+        click.echo(
+            f"masuk  #{r.id} {r.sender_id} percobaan={r.attempts} "
+            f"{r.received_at:%Y-%m-%d %H:%M} {mask_text(r.last_error or '')[:160]}"
+        )
+
+
+@outbox.command("digest")
+@click.option("--hours", default=24, show_default=True)
+def outbox_digest(hours: int) -> None:
+    """Queue the daily line for the koordinator's chats about messages given up on (run it from cron)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot import notify
+    from bot.domain.categories import load_taxonomy
+
+    sessions = _sessions()
+    with sessions() as session, session.begin():
+        told = notify.failed_digest(session, load_taxonomy(), since=datetime.now(UTC) - timedelta(hours=hours))
+    click.echo(f"Ringkasan pesan gagal dikirim ke {told} chat koordinator." if told else "Tidak ada pesan gagal.")
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int, required=True)
+def outbox_retry(ids: tuple[int, ...]) -> None:
+    """Queue failed outgoing messages again (after the cause, e.g. a revoked token, is fixed)."""
+    from bot.gateway.outbox import Outbox
+
+    count = Outbox(_sessions()).retry(list(ids))
+    if count == 0:
+        _fail("Tidak ada pesan gagal dengan nomor itu.")
+    click.echo(f"{count} pesan dijadwalkan ulang.")
+
+
 # --- chat -----------------------------------------------------------------------------------
 
 
@@ -467,7 +639,16 @@ def trainer_rollback() -> None:
 
 @main.group()
 def dev() -> None:
-    """Offline fakes of the Telegram and LINE APIs for demos and tests."""
+    """Offline fakes of the Telegram and LINE APIs for demos (they live in tests/support/)."""
+
+
+def _test_support() -> None:
+    """The fakes are test code, not part of the installed package: import them from the checkout."""
+    root = str(REPO_ROOT)
+    if not (REPO_ROOT / "tests" / "support").is_dir():
+        _fail("Fake server hanya tersedia dari checkout repositori (tests/support/ tidak ditemukan).")
+    if root not in sys.path:
+        sys.path.insert(0, root)
 
 
 @dev.command("fake-telegram")
@@ -475,7 +656,8 @@ def dev() -> None:
 @click.option("--port", default=8081, show_default=True)
 @click.option("--token", default="123456:FAKE-TOKEN", show_default=True)
 def dev_fake_telegram(host: str, port: int, token: str) -> None:
-    from bot.devtools.fake_telegram import main as run
+    _test_support()
+    from tests.support.fake_telegram import main as run
 
     run(host, port, token)
 
@@ -487,7 +669,8 @@ def dev_fake_telegram(host: str, port: int, token: str) -> None:
 @click.option("--access-token", default="fake-line-token", show_default=True)
 @click.option("--webhook-url", default=None, help="default: http://127.0.0.1:ADUAN_HTTP_PORT/webhooks/line")
 def dev_fake_line(host: str, port: int, channel_secret: str, access_token: str, webhook_url: str | None) -> None:
-    from bot.devtools.fake_line import main as run
+    _test_support()
+    from tests.support.fake_line import main as run
 
     url = webhook_url or f"http://127.0.0.1:{get_settings().http_port}/webhooks/line"
     run(host, port, channel_secret, access_token, url)

@@ -69,6 +69,7 @@ class EventView:
     to_opd: str | None
     note: str | None
     created_at: datetime
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,9 @@ class TicketService:
                     for ref in new.photos:
                         session.add(m.Attachment(ticket_id=ticket.id, kind="photo", channel=new.channel, file_ref=ref))
                     session.flush()
-                    return self._view(session, ticket.id)
+                    view = self._view(session, ticket.id)
+                    notify.new_ticket(session, self.taxonomy, view, ticket_id=ticket.id)  # same commit
+                    return view
             except IntegrityError as exc:  # code, citizen or retried request raced another writer
                 if new.idempotency_key and (existing := self._by_idempotency_key(new.idempotency_key)):
                     return existing
@@ -357,6 +360,43 @@ class TicketService:
             if opd_id:
                 query = query.where(m.Ticket.opd_id == opd_id)
             return [self._view(session, tid) for tid in session.scalars(query).all()]
+
+    def open_queue(self, opd_id: str | None, limit: int = 30) -> list[TicketView]:
+        """Open tickets (not selesai/ditutup/ditolak), oldest first; all OPDs when `opd_id` is None."""
+        closed = (Status.SELESAI.value, Status.DITUTUP.value, Status.DITOLAK.value)
+        with self.sessions() as session:
+            query = (
+                select(m.Ticket.id)
+                .where(m.Ticket.status.not_in(closed))
+                .order_by(m.Ticket.created_at, m.Ticket.id)
+                .limit(limit)
+            )
+            if opd_id:
+                query = query.where(m.Ticket.opd_id == opd_id)
+            return [self._view(session, tid) for tid in session.scalars(query).all()]
+
+    def add_note(self, code: str, *, actor: str, note: str, now: datetime | None = None) -> TicketView:
+        """An admin's internal note: an audit event that changes nothing and reaches no citizen."""
+        if not note.strip():
+            raise ValueError("note is required")
+        now = now or datetime.now(UTC)
+        with self.sessions() as session, session.begin():
+            ticket = self._ticket(session, code, for_update=True)
+            session.add(
+                m.TicketEvent(
+                    ticket_id=ticket.id,
+                    actor=actor,
+                    from_status=ticket.status,
+                    to_status=ticket.status,
+                    from_opd=ticket.opd_id,
+                    to_opd=ticket.opd_id,
+                    note=note.strip(),
+                    internal=True,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            return self._view(session, ticket.id)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -590,7 +630,9 @@ class TicketService:
             contact_phone=ticket.contact_phone,
             photos=tuple(a.file_ref for a in ticket.attachments if a.kind == "photo"),
             events=tuple(
-                EventView(e.actor, e.from_status, e.to_status, e.from_opd, e.to_opd, e.note, e.created_at)
+                EventView(
+                    e.actor, e.from_status, e.to_status, e.from_opd, e.to_opd, e.note, e.created_at, bool(e.internal)
+                )
                 for e in ticket.events
             ),
         )

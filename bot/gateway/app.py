@@ -26,9 +26,13 @@ from bot.gateway.outbox import Outbox, OutboxWorker
 from bot.gateway.pipeline import MAX_TEXT, Processor
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.web_routes import web_routes
+from bot.media import MediaStore
+from bot.relay.desk import AdminDesk
+from bot.relay.registry import AdminRegistry
 from bot.retention import daily_hook
 from bot.scheduler import Scheduler
 from bot.store.db import session_factory
+from bot.tickets import TicketService
 from bot.web.app import create_web_app
 
 logger = logging.getLogger(__name__)
@@ -45,7 +49,19 @@ class Gateway:
         self.inbox = Inbox(self.sessions)
         self.outbox = Outbox(self.sessions)
         self.rasa = RasaClient(settings.rasa_url, settings.action_server_url)
-        self.processor = Processor(self.inbox, self.sessions, self.rasa, on_outbox=self._outbox_ready)
+        tickets = TicketService(self.sessions)
+        self.desk = AdminDesk(self.sessions, tickets, AdminRegistry(self.sessions, tickets.taxonomy))
+        self.media = MediaStore(
+            settings.media_dir, settings.media_secret.get_secret_value().encode() if settings.media_secret else None
+        )
+        self.processor = Processor(
+            self.inbox,
+            self.sessions,
+            self.rasa,
+            on_outbox=self._outbox_ready,
+            desk=self.desk,
+            media=self.media,
+        )
         self.web = WebChannel(self.inbox, self.sessions, self.processor.notify)
         self.telegram: TelegramChannel | None = None
         self.line: LineChannel | None = None
@@ -71,8 +87,13 @@ class Gateway:
         senders: dict[str, Any] = {"web": self.web}
         if self.telegram:
             senders["telegram"] = self.telegram
+            self.telegram.media = self.media
+            self.processor.downloaders["telegram"] = self.telegram.download
         if self.line:
             senders["line"] = self.line
+            self.line.media = self.media
+            self.line.public_base_url = settings.public_base_url
+            self.processor.downloaders["line"] = self.line.download
         self.worker = OutboxWorker(self.outbox, senders)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -112,7 +133,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_TIMEOUT
         while loop.time() < deadline:
-            ok, _ = await health(self.rasa, self.sessions)
+            ok, _ = await health(self.rasa, self.sessions, self.media.root)
             if ok:
                 break
             await asyncio.sleep(1)
@@ -146,11 +167,23 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await gateway.stop()
 
+    async def media(request: Request) -> Response:
+        """Photos for LINE admins: served only with a valid, unexpired signature."""
+        name = request.path_params["name"]
+        params = request.query_params
+        if not gateway.media.verify(name, params.get("exp", ""), params.get("sig", "")):
+            return PlainTextResponse("not found", status_code=404)
+        try:
+            path = gateway.media.path(name)
+        except FileNotFoundError:
+            return PlainTextResponse("not found", status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
     async def healthz(request: Request) -> Response:
-        ok, report = await health(gateway.rasa, gateway.sessions)
+        ok, report = await health(gateway.rasa, gateway.sessions, gateway.media.root)
         return JSONResponse({"ok": ok, **report}, status_code=200 if ok else 503)
 
     async def web_post(request: Request) -> Response:
@@ -200,6 +233,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
+            Route("/media/{name}", media),
             Route("/api/web/messages", web_post, methods=["POST"]),
             Route("/api/web/messages", web_get, methods=["GET"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),

@@ -1,14 +1,19 @@
-"""What /healthz reports: can Rasa, the action server and the database do their jobs right now."""
+"""What /healthz reports: can Rasa, the action server and the database do their jobs right now, and
+how the delivery queues are doing (backlog age, give-ups, LINE pushes)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway.rasa_client import RasaClient
+from bot.store import models as m
 
 
 def _database_ok(sessions: sessionmaker[Session]) -> bool:
@@ -20,14 +25,78 @@ def _database_ok(sessions: sessionmaker[Session]) -> bool:
         return False
 
 
-async def health(rasa: RasaClient, sessions: sessionmaker[Session]) -> tuple[bool, dict[str, Any]]:
-    status, actions_ok, db_ok = await asyncio.gather(
-        rasa.rasa_status(), rasa.action_server_up(), asyncio.to_thread(_database_ok, sessions)
+def queue_report(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """Backlog and give-ups of both queues, and LINE pushes (they cost money on paid plans).
+
+    `oldest_due_seconds` is how long the oldest pending, due row has waited: it grows when the
+    workers are stuck or too slow, while rows backing off on purpose do not count.
+    """
+    now = datetime.now(UTC)
+    report: dict[str, Any] = {}
+    with sessions() as session:
+        for name, model in (("inbox", m.InboundMessage), ("outbox", m.OutboxMessage)):
+            table: Any = model
+            created = table.received_at if model is m.InboundMessage else table.created_at
+            pending, oldest = session.execute(
+                select(func.count(), func.min(created)).where(table.status == "pending")
+            ).one()
+            oldest_due = session.scalar(
+                select(func.min(created)).where(table.status == "pending", table.next_attempt_at <= now)
+            )
+            failed = session.scalar(select(func.count()).where(table.status == "failed"))
+            report[name] = {
+                "pending": pending,
+                "failed": failed,
+                "oldest_pending_seconds": _age(oldest, now),
+                "oldest_due_seconds": _age(oldest_due, now),
+            }
+        since = now - timedelta(days=1)
+        pushes = session.execute(
+            select(
+                func.count(),
+                func.count().filter(m.OutboxMessage.sent_at >= since),
+            ).where(m.OutboxMessage.channel == "line", m.OutboxMessage.via == "push")
+        ).one()
+        report["line_pushes"] = {"total": pushes[0], "last_24h": pushes[1]}
+    return report
+
+
+def _age(when: datetime | None, now: datetime) -> float | None:
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return round((now - when).total_seconds(), 1)
+
+
+def _queues(sessions: sessionmaker[Session]) -> dict[str, Any] | None:
+    try:
+        return queue_report(sessions)
+    except Exception:
+        return None
+
+
+def _media_ok(media_dir: Path | None) -> bool:
+    """Photos are kept at intake: the media folder must exist and be writable by this process."""
+    return media_dir is None or (media_dir.is_dir() and os.access(media_dir, os.W_OK | os.X_OK))
+
+
+async def health(
+    rasa: RasaClient, sessions: sessionmaker[Session], media_dir: Path | None = None
+) -> tuple[bool, dict[str, Any]]:
+    status, actions_ok, db_ok, queues, media_ok = await asyncio.gather(
+        rasa.rasa_status(),
+        rasa.action_server_up(),
+        asyncio.to_thread(_database_ok, sessions),
+        asyncio.to_thread(_queues, sessions),
+        asyncio.to_thread(_media_ok, media_dir),
     )
     model_loaded = bool(status and status.get("model_file"))
     report = {
         "rasa": {"ok": model_loaded, "model": (status or {}).get("model_file")},
         "action_server": {"ok": actions_ok},
         "database": {"ok": db_ok},
+        "media": {"ok": media_ok},
+        "queues": queues,
     }
-    return model_loaded and actions_ok and db_ok, report
+    return model_loaded and actions_ok and db_ok and media_ok, report

@@ -2,20 +2,23 @@
 
 A row stays `pending` until the processor has handed it to Rasa and written the replies to the
 outbox in the same transaction, so a crash after the acknowledgement loses nothing.
-Claims are leases (`next_attempt_at` moved forward), so a crashed worker's row is picked up again.
+Claims are leases (`next_attempt_at` moved forward, a token to finish with), so a crashed worker's
+row is picked up again and a late worker cannot finish a row someone else now holds. A message that
+keeps failing is given up after a bounded number of attempts (`failed`) and the citizen is told.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.gateway.worker import lock_pending
+from bot.gateway.worker import lock_due_heads
 from bot.masking import mask_at_rest, wants_callback
 from bot.store import models as m
 
@@ -49,6 +52,7 @@ class Claimed:
     text: str | None
     payload: dict[str, Any]
     attempts: int
+    lease: str | None = None
 
     @property
     def user_id(self) -> str:
@@ -91,20 +95,16 @@ class Inbox:
             return None
 
     def claim(self, limit: int = 20) -> list[Claimed]:
-        """Lease the oldest due message of each sender whose earlier messages are all done."""
+        """Lease the oldest message of each sender whose earlier messages are all done, if it is due."""
         now = _now()
+        token = str(uuid.uuid4())
         with self.sessions() as session, session.begin():
-            rows = lock_pending(session, m.InboundMessage, limit * 5)
-            seen: set[str] = set()
+            rows = lock_due_heads(session, m.InboundMessage, ("sender_id",), now, limit)
             claimed: list[Claimed] = []
             for row in rows:
-                if row.sender_id in seen:
-                    continue
-                seen.add(row.sender_id)  # later messages of this sender wait for this one
-                if row.next_attempt_at > now or len(claimed) >= limit:
-                    continue
                 row.next_attempt_at = now + LEASE
                 row.attempts += 1
+                row.lease_token = token
                 claimed.append(
                     Claimed(
                         row.id,
@@ -115,16 +115,47 @@ class Inbox:
                         row.text,
                         dict(row.payload),
                         row.attempts,
+                        token,
                     )
                 )
             return claimed
 
+    def failed(self, limit: int = 100) -> list[m.InboundMessage]:
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(m.InboundMessage)
+                .where(m.InboundMessage.status == "failed")
+                .order_by(m.InboundMessage.id.desc())
+                .limit(limit)
+            ).all()
+            session.expunge_all()
+            return list(rows)
 
-def finish(session: Session, inbound_id: int, payload: dict[str, Any] | None = None, *, done: bool = True) -> None:
-    """Mark progress inside the caller's transaction (the one that also writes the outbox rows)."""
+
+class LeaseLost(Exception):
+    """Another worker claimed the message after this one's lease ran out; this worker must not finish it."""
+
+
+def finish(
+    session: Session,
+    inbound_id: int,
+    payload: dict[str, Any] | None = None,
+    *,
+    done: bool = True,
+    lease: str | None = None,
+) -> None:
+    """Mark progress inside the caller's transaction (the one that also writes the outbox rows).
+
+    With `lease`, raises LeaseLost (rolling the caller's transaction back, outbox rows included)
+    when the row is no longer this worker's.
+    """
     values: dict[str, Any] = {"last_error": None}
     if payload is not None:
         values["payload"] = payload
     if done:
-        values.update(status="done", processed_at=_now())
-    session.execute(update(m.InboundMessage).where(m.InboundMessage.id == inbound_id).values(**values))
+        values.update(status="done", processed_at=_now(), lease_token=None)
+    stmt = update(m.InboundMessage).where(m.InboundMessage.id == inbound_id, m.InboundMessage.status == "pending")
+    if lease is not None:
+        stmt = stmt.where(m.InboundMessage.lease_token == lease)
+    if session.execute(stmt.values(**values)).rowcount != 1 and lease is not None:
+        raise LeaseLost(inbound_id)

@@ -5,27 +5,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 logger = logging.getLogger(__name__)
 
 Row = TypeVar("Row")
 
 
-def lock_pending(session: Session, model: type[Row], limit: int) -> list[Row]:
-    """The oldest pending rows of a queue table, locked for this transaction.
+def lock_due_heads(session: Session, model: type[Row], keys: tuple[str, ...], now: datetime, limit: int) -> list[Row]:
+    """The first pending row of each conversation, only if it is due, locked for this transaction.
 
-    `SKIP LOCKED` lets several gateway replicas claim from one PostgreSQL queue without waiting on
-    each other; SQLite's BEGIN IMMEDIATE already serialises claims.
+    Due-ness is decided in SQL, so rows that are backing off never crowd out due ones. A row is
+    a head only when no earlier row of its conversation (same `keys`) is still pending, so order
+    within a conversation holds across replicas: `SKIP LOCKED` lets a second replica pass over a
+    head another one is claiming, and the rows behind it are not heads until it is finished.
+    SQLite's BEGIN IMMEDIATE already serialises claims.
     """
     table: Any = model
+    earlier = aliased(model)
+    older: Any = earlier
+    blocked = (
+        select(older.id)
+        .where(*(getattr(older, k) == getattr(table, k) for k in keys), older.status == "pending", older.id < table.id)
+        .exists()
+    )
     return list(
         session.scalars(
             select(model)
-            .where(table.status == "pending")
+            .where(table.status == "pending", table.next_attempt_at <= now, ~blocked)
             .order_by(table.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -87,7 +87,7 @@ class Admin(Base):
 
 
 class AdminGroup(Base):
-    """A Telegram/LINE group where an OPD's admins receive new tickets."""
+    """A registered Telegram/LINE chat (group, room or private) where an OPD's admins work."""
 
     __tablename__ = "admin_groups"
     __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_admin_groups_chat"),)
@@ -96,6 +96,27 @@ class AdminGroup(Base):
     opd_id: Mapped[str] = mapped_column(ForeignKey("opds.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(20), default="admin", server_default="admin")  # admin | koordinator
+    title: Mapped[str | None] = mapped_column(String(200))
+    registered_by: Mapped[str | None] = mapped_column(String(160))
+    registered_at: Mapped[datetime | None]
+    forum: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """A Telegram supergroup with topics: each ticket gets its own topic there."""
+
+
+class AdminInvite(Base):
+    """A one-time registration code; only its hash is stored, so a database dump cannot be replayed."""
+
+    __tablename__ = "admin_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    opd_id: Mapped[str] = mapped_column(ForeignKey("opds.id"))
+    role: Mapped[str] = mapped_column(String(20), default="admin")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_chat: Mapped[str | None] = mapped_column(String(160))
 
 
 class Ticket(Base):
@@ -153,6 +174,8 @@ class TicketEvent(Base):
     from_opd: Mapped[str | None] = mapped_column(String(40))
     to_opd: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """An admin's internal note (`/catatan`): never shown or sent to the citizen."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
@@ -180,6 +203,7 @@ class InboundMessage(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external"),
         Index("ix_inbound_status_id", "status", "id"),
+        Index("ix_inbound_sender_status", "sender_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -193,6 +217,8 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|done|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    """Set by each claim; finishing checks it, so a worker whose lease ran out cannot overwrite a newer claim."""
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -202,7 +228,10 @@ class OutboxMessage(Base):
     """Outbound message written in the same transaction as its cause; a worker delivers it once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_chat_status", "channel", "chat_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -213,6 +242,8 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    via: Mapped[str | None] = mapped_column(String(12))  # how it went out: reply | push (LINE), send
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -306,3 +337,60 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+
+
+class MessageRef(Base):
+    """A chat message about a ticket: what the bot sent (outbox) or relayed, by the channel's message id.
+
+    Replies map through these rows, never by parsing text: an admin replying to (or quoting) any
+    bot post about a ticket reaches that ticket's citizen.
+    """
+
+    __tablename__ = "message_refs"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "message_id", name="uq_message_refs_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("relay_conversations.id"))
+    """For a citizen who asked for a person before filing anything: the reply goes to that conversation."""
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RelayConversation(Base):
+    """A citizen talking with a petugas: while open, their messages go to the admin chat, not to Rasa."""
+
+    __tablename__ = "relay_conversations"
+    __table_args__ = (Index("ix_relay_conversations_citizen", "channel", "user_id", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    opened_by: Mapped[str] = mapped_column(String(160))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(160))
+
+
+class AdminTopic(Base):
+    """A ticket's own topic in a Telegram forum group (recreated when an admin deletes it)."""
+
+    __tablename__ = "admin_topics"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id", "ticket_id", name="uq_admin_topics_ticket"),
+        Index("ix_admin_topics_thread", "channel", "chat_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    thread_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,13 +27,13 @@ from linebot.v3.messaging.exceptions import ApiException
 from linebot.v3.webhook import WebhookParser
 from linebot.v3.webhooks import ImageMessageContent, MessageEvent, PostbackEvent, TextMessageContent
 
-from bot.devtools.fake_line import (
+from tests.support.fake_line import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_CHANNEL_SECRET,
     FakeLineServer,
     sign_body,
 )
-from bot.devtools.fake_telegram import SAMPLE_JPEG
+from tests.support.fake_telegram import SAMPLE_JPEG
 
 USER = "Uaaaabbbbccccddddeeeeffff00001111"
 
@@ -210,6 +210,29 @@ async def test_postback_location_sticker_and_batch(fake: FakeLineServer, receive
     assert sticker.message.type == "sticker"  # type: ignore[attr-defined]
     assert isinstance(image.message, ImageMessageContent)  # type: ignore[attr-defined]
     assert len(set(result["webhook_event_ids"])) == 4
+
+
+async def test_group_and_room_sources_quote_and_reply_to_the_group(
+    api: AsyncMessagingApi, fake: FakeLineServer, receiver: Receiver
+) -> None:
+    fake.set_webhook(receiver.url)
+    post = await api.push_message(PushMessageRequest(to="Cgroup1", messages=[TextMessage(text="Tiket baru")]))
+    quoted = post.sent_messages[0].id
+    await fake.inject(
+        events=[
+            {"user_id": USER, "group_id": "Cgroup1", "text": "kami cek", "quoted_message_id": quoted},
+            {"user_id": USER, "room_id": "Rroom1", "text": "dari room"},
+        ]
+    )
+    in_group, in_room = receiver.events
+    assert in_group.source.type == "group" and in_group.source.group_id == "Cgroup1"  # type: ignore[attr-defined]
+    assert in_group.source.user_id == USER  # type: ignore[attr-defined]
+    assert in_group.message.quoted_message_id == quoted  # type: ignore[attr-defined]
+    assert in_room.source.type == "room" and in_room.source.room_id == "Rroom1"  # type: ignore[attr-defined]
+    await api.reply_message(
+        ReplyMessageRequest(reply_token=in_group.reply_token, messages=[TextMessage(text="Tercatat")])  # type: ignore[attr-defined]
+    )
+    assert fake.sent("Cgroup1", kind="reply")[0]["texts"] == ["Tercatat"]
 
 
 async def test_redeliver_keeps_event_id(fake: FakeLineServer, receiver: Receiver) -> None:

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
 
-from bot.devtools.fake_telegram import DEFAULT_TOKEN, SAMPLE_JPEG, FakeTelegramServer
+from tests.support.fake_telegram import DEFAULT_TOKEN, SAMPLE_JPEG, FakeTelegramServer
 
 CHAT = 424242
 
@@ -119,13 +119,49 @@ async def test_photo_get_file_and_download(bot: Bot, fake: FakeTelegramServer) -
     assert bytes(await tg_file.download_as_bytearray()) == SAMPLE_JPEG
 
 
-async def test_send_photo_upload_and_chat_action(bot: Bot, fake: FakeTelegramServer) -> None:
-    await bot.send_chat_action(CHAT, "typing")
+async def test_send_photo_upload(bot: Bot, fake: FakeTelegramServer) -> None:
     message = await bot.send_photo(CHAT, photo=SAMPLE_JPEG, caption="Peta lokasi")
     assert message.photo and message.caption == "Peta lokasi"
     entry = fake.sent(CHAT, method="sendPhoto")[0]
     assert entry["photo"]["size"] == len(SAMPLE_JPEG) and entry["text"] == "Peta lokasi"
-    assert fake.sent(CHAT, method="sendChatAction")[0]["action"] == "typing"
+
+
+GROUP = -1001234567890
+
+
+async def test_group_reply_to_a_bot_message(bot: Bot, fake: FakeTelegramServer) -> None:
+    post = await bot.send_message(GROUP, "Tiket baru AD-1")
+    await fake.inject(user_id=777, chat_id=GROUP, text="Kami cek besok", reply_to=post.message_id)
+    (update,) = await bot.get_updates()
+    message = update.message
+    assert message is not None and message.chat.type == "supergroup" and message.from_user.id == 777
+    assert message.reply_to_message is not None and message.reply_to_message.message_id == post.message_id
+    answer = await bot.send_message(GROUP, "Tercatat", reply_to_message_id=message.message_id)
+    assert answer.reply_to_message is not None and answer.reply_to_message.message_id == message.message_id
+
+
+async def test_forum_topics_threads_and_deleted_topic(bot: Bot, fake: FakeTelegramServer) -> None:
+    with pytest.raises(BadRequest, match="not a forum"):
+        await bot.create_forum_topic(GROUP, "AD-1")
+    fake.make_forum(GROUP)
+    topic = await bot.create_forum_topic(GROUP, "AD-1 jalan rusak")
+    sent = await bot.send_message(GROUP, "Tiket baru", message_thread_id=topic.message_thread_id)
+    assert sent.message_thread_id == topic.message_thread_id and sent.chat.is_forum
+    await fake.inject(user_id=777, chat_id=GROUP, text="balasan di topik", thread_id=topic.message_thread_id)
+    (update,) = await bot.get_updates()
+    assert update.message is not None and update.message.message_thread_id == topic.message_thread_id
+    fake.delete_topic(GROUP, topic.message_thread_id)
+    with pytest.raises(BadRequest, match="thread not found"):
+        await bot.send_message(GROUP, "lagi", message_thread_id=topic.message_thread_id)
+
+
+async def test_blocked_bot_and_removed_from_group_are_forbidden(bot: Bot, fake: FakeTelegramServer) -> None:
+    fake.block(CHAT)
+    fake.block(GROUP)
+    with pytest.raises(Forbidden, match="blocked"):
+        await bot.send_message(CHAT, "halo")
+    with pytest.raises(Forbidden, match="kicked"):
+        await bot.send_message(GROUP, "halo")
 
 
 async def test_429_surfaces_as_retry_after(bot: Bot, fake: FakeTelegramServer) -> None:
@@ -175,7 +211,7 @@ async def test_webhook_delivery_with_secret_token(bot: Bot, fake: FakeTelegramSe
     try:
         port = runner.addresses[0][1]
         assert await bot.set_webhook(f"http://127.0.0.1:{port}/tg", secret_token="s3cret")
-        assert (await bot.get_webhook_info()).url.endswith("/tg")
+        assert fake.webhook_url.endswith("/tg")
 
         first = await fake.inject(user_id=CHAT, text="lewat webhook")
         second = await fake.inject(user_id=CHAT, text="lagi")

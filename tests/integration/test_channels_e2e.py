@@ -1,12 +1,13 @@
 """Telegram and LINE end to end: fake Bot API / Messaging API -> real gateway -> real Rasa + actions.
 
 The gateway runs its real python-telegram-bot and line-bot-sdk clients against the fakes in
-`bot.devtools`; the citizen is played through the fakes' injection helpers. Each test uses its own
+`tests.support`; the citizen is played through the fakes' injection helpers. Each test uses its own
 user ids because every conversation lands in the one session-wide Rasa server.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import time
@@ -19,13 +20,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.devtools.fake_line import FakeLineServer
-from bot.devtools.fake_telegram import FakeTelegramServer
 from bot.gateway.pipeline import MAX_TEXT
 from bot.store import models as m
 from bot.store.migrate import upgrade
 from bot.texts import render
 from tests.integration.stack import GatewayThread, Stack, free_port
+from tests.support.fake_line import FakeLineServer
+from tests.support.fake_telegram import SAMPLE_JPEG, FakeTelegramServer
 
 CODE = re.compile(r"ADU-[2-9A-HJKMNP-TV-Z]{7}")
 WAIT = 30.0
@@ -35,6 +36,7 @@ SERVICE_DOWN = render("service_down")
 UNSUPPORTED = "belum dapat membaca"
 TOO_LONG = render("too_long", limit=MAX_TEXT)
 TG_SECRET = "rahasia-webhook-123"
+SAMPLE_REF = "media:" + hashlib.sha256(SAMPLE_JPEG).hexdigest() + ".jpg"  # what the fakes send as a photo
 
 JSON = dict[str, Any]
 
@@ -205,8 +207,7 @@ def test_telegram_citizen_files_a_complaint_with_location_and_photo(stack: Stack
     tg.wait_for("lokasi")
     tg.send(location={"latitude": LAT, "longitude": LON})
     tg.wait_for("foto")
-    photo = tg.send(photo=True)
-    largest = photo["update"]["message"]["photo"][-1]["file_id"]
+    tg.send(photo=True)
     tg.wait_for("identitas")
 
     tg.click("Biasa")
@@ -219,7 +220,7 @@ def test_telegram_citizen_files_a_complaint_with_location_and_photo(stack: Stack
     ticket = stack.tickets.get(code)
     assert ticket.citizen_sender == tg.sender_id and ticket.channel == "telegram"
     assert ticket.latitude == pytest.approx(LAT) and ticket.longitude == pytest.approx(LON)
-    assert ticket.photos == (f"telegram:{largest}",)
+    assert ticket.photos == (SAMPLE_REF,)  # downloaded at intake (getFile) into the media store
 
     # Both button presses were answered (spinner stops) and their keyboards removed.
     answered = tg.fake.sent(tg.user_id, "answerCallbackQuery")
@@ -247,8 +248,7 @@ def test_line_citizen_files_a_complaint_with_location_and_photo(stack: Stack, li
     line.wait_for("lokasi")
     line.send(location={"latitude": LAT, "longitude": LON, "address": "Jl. Kenanga, Jebres"})
     line.wait_for("foto")
-    image = line.send(image=True)
-    message_id = image["events"][0]["message"]["id"]
+    line.send(image=True)
     line.wait_for("identitas")
 
     line.click("Biasa")
@@ -260,7 +260,7 @@ def test_line_citizen_files_a_complaint_with_location_and_photo(stack: Stack, li
     ticket = stack.tickets.get(code)
     assert ticket.citizen_sender == line.sender_id and ticket.channel == "line"
     assert ticket.latitude == pytest.approx(LAT) and ticket.longitude == pytest.approx(LON)
-    assert ticket.photos == (f"line:{message_id}",)
+    assert ticket.photos == (SAMPLE_REF,)  # downloaded at intake (content API) into the media store
     # Every answer came within a minute, so each used its event's reply token (no paid pushes).
     assert {e["kind"] for e in line.entries()} == {"reply"}
 
@@ -351,7 +351,7 @@ def test_rasa_outage_keeps_messages_and_tells_the_citizen_once(stack: Stack, tg:
         stopped = True
         tg.send(text="gang mawar 3 RT 04 kel. kerten, depan masjid")
         tg.wait_for(SERVICE_DOWN)
-        photo = tg.send(photo=True)  # sent while still down: queued behind the first one
+        tg.send(photo=True)  # sent while still down: queued behind the first one
         time.sleep(3)  # at least one retry of the first message happens in this window
         assert tg.texts().count(SERVICE_DOWN) == 1
         assert [r.status for r in tg.rows()] == ["done", "pending", "pending"]
@@ -370,7 +370,7 @@ def test_rasa_outage_keeps_messages_and_tells_the_citizen_once(stack: Stack, tg:
     code = CODE.search(tg.wait_for(lambda text: bool(CODE.search(text)))["text"]).group(0)
     ticket = stack.tickets.get(code)
     assert "gang mawar 3" in (ticket.location_text or "") and ticket.anonymous
-    assert ticket.photos == (f"telegram:{photo['update']['message']['photo'][-1]['file_id']}",)
+    assert ticket.photos == (SAMPLE_REF,)
 
     texts = tg.texts()
     assert texts.count(SERVICE_DOWN) == 1

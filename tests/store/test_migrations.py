@@ -14,6 +14,8 @@ EXPECTED = {
     "opds",
     "admins",
     "admin_groups",
+    "admin_invites",
+    "admin_topics",
     "tickets",
     "ticket_events",
     "attachments",
@@ -24,6 +26,8 @@ EXPECTED = {
     "nlu_decisions",
     "nlu_reviews",
     "users",
+    "message_refs",
+    "relay_conversations",
     "alembic_version",
 }
 

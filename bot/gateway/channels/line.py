@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
@@ -21,6 +22,11 @@ from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
+    FlexBox,
+    FlexBubble,
+    FlexButton,
+    FlexMessage,
+    FlexText,
     ImageMessage,
     PostbackAction,
     PushMessageRequest,
@@ -31,16 +37,19 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.webhooks import (
     FollowEvent,
+    GroupSource,
     ImageMessageContent,
     LocationMessageContent,
     MessageEvent,
     PostbackEvent,
+    RoomSource,
     TextMessageContent,
     UserSource,
 )
 
 from bot.gateway.inbox import Inbound, Inbox
-from bot.gateway.outbox import OutMessage, PermanentFailure, RetryLater
+from bot.gateway.outbox import Delivery, OutMessage, PermanentFailure, RetryLater
+from bot.media import MediaStore
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +58,11 @@ MAX_TEXT = 5000
 MAX_MESSAGES_PER_CALL = 5
 MAX_QUICK_REPLIES = 13
 MAX_LABEL = 20
+MAX_FLEX_LABEL = 40
+MAX_FLEX_BUTTONS = 14
+MAX_FLEX_TITLE = 120
+MAX_ALT_TEXT = 400
+ADMIN_BUTTON_PREFIX = "adm:"
 REPLY_TOKEN_FRESH_SECONDS = 50
 MAX_REMEMBERED_TOKENS = 10_000  # LINE keeps a reply token valid for about a minute
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1d3c1e-8a4b-4e59-9a47-2f0d3e5b7c11")
@@ -58,15 +72,45 @@ class InvalidSignature(Exception):
     pass
 
 
-def to_line_messages(payloads: list[dict[str, Any]]) -> list[TextMessage | ImageMessage]:
-    out: list[TextMessage | ImageMessage] = []
+def action_card(text: str, buttons: list[dict[str, Any]]) -> FlexMessage:
+    """A Flex bubble of postback buttons (LINE's answer to Telegram's inline keyboard)."""
+    title = text.splitlines()[0][:MAX_FLEX_TITLE] if text.strip() else "Tindakan"
+    contents: list[Any] = [FlexText(text=title, weight="bold", wrap=True)]
+    contents += [
+        FlexButton(
+            action=PostbackAction(label=b["title"][:MAX_FLEX_LABEL], data=b["payload"], display_text=b["title"][:300]),
+            style="primary" if index == 0 else "secondary",
+            height="sm",
+        )
+        for index, b in enumerate(buttons[:MAX_FLEX_BUTTONS])
+    ]
+    return FlexMessage(
+        alt_text=title[:MAX_ALT_TEXT],
+        contents=FlexBubble(body=FlexBox(layout="vertical", spacing="sm", contents=contents)),
+    )
+
+
+def to_line_messages(
+    payloads: list[dict[str, Any]], image_url: Callable[[str], str | None] = lambda ref: None
+) -> list[TextMessage | ImageMessage | FlexMessage]:
+    """LINE messages for outbox payloads; `image_url` turns a media-store ref into a signed public URL."""
+    out: list[TextMessage | ImageMessage | FlexMessage] = []
     for payload in payloads:
-        if payload.get("image"):
-            out.append(ImageMessage(original_content_url=payload["image"], preview_image_url=payload["image"]))
+        image = payload.get("image") or (image_url(payload["image_ref"]) if payload.get("image_ref") else None)
+        if payload.get("image_ref") and not image:
+            out.append(TextMessage(text=payload.get("caption") or "(foto)"))  # no public URL configured
+        if image:
+            out.append(ImageMessage(original_content_url=image, preview_image_url=image))
         if payload.get("text"):
             text = payload["text"]
-            quick = None
             buttons = payload.get("buttons") or []
+            if buttons and all(b["payload"].startswith(ADMIN_BUTTON_PREFIX) for b in buttons):
+                # Admin posts: the text stays a plain message (admins quote it to answer the citizen),
+                # the actions follow as a Flex card with postback buttons.
+                out.append(TextMessage(text=text[:MAX_TEXT]))
+                out.append(action_card(text, buttons))
+                continue
+            quick = None
             if buttons:
                 quick = QuickReply(
                     items=[
@@ -100,6 +144,12 @@ class LineChannel:
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
         self._used_tokens: OrderedDict[str, None] = OrderedDict()  # bounded: tokens expire in a minute
+        # Message content lives on api-data.line.me; a test fake serves both from one root.
+        base = api_base_url.rstrip("/")
+        self._data_url = "https://api-data.line.me" if base == "https://api.line.me" else base
+        self._token = access_token
+        self.media: MediaStore | None = None  # set by the gateway, with the public base URL
+        self.public_base_url: str | None = None
 
     async def start(self) -> None:
         # The SDK's aiohttp session binds to the running loop, so it is made here, not in __init__
@@ -138,15 +188,40 @@ class LineChannel:
 
     def _translate(self, event: Any) -> Inbound | None:
         source = getattr(event, "source", None)
-        if not isinstance(source, UserSource) or not source.user_id:
-            return None  # group/room events belong to the admin relay
+        if isinstance(source, UserSource) and source.user_id:
+            chat_id, chat_type = source.user_id, "user"
+        elif isinstance(source, GroupSource) and source.group_id:
+            chat_id, chat_type = source.group_id, "group"
+        elif isinstance(source, RoomSource) and source.room_id:
+            chat_id, chat_type = source.room_id, "room"
+        else:
+            return None
+        # In groups and rooms the member is known only when LINE tells us (they may not have consented).
+        user_id = getattr(source, "user_id", None) or chat_id
         base = {
             "channel": CHANNEL,
             "external_id": event.webhook_event_id,
-            "user_id": source.user_id,
-            "chat_id": source.user_id,
+            "user_id": user_id,
+            "chat_id": chat_id,
         }
-        hints = {"reply_token": getattr(event, "reply_token", None), "timestamp": event.timestamp}
+        hints: dict[str, Any] = {
+            "reply_token": getattr(event, "reply_token", None),
+            "timestamp": event.timestamp,
+            "chat_type": chat_type,
+        }
+        if chat_type != "user" and not isinstance(event, (MessageEvent, PostbackEvent)):
+            return None  # joins, leaves and the like in admin groups need no answer
+        if (
+            chat_type != "user"
+            and isinstance(event, MessageEvent)
+            and not isinstance(event.message, TextMessageContent)
+        ):
+            return None  # admins' photos and stickers stay in their group
+        if isinstance(event, MessageEvent) and getattr(event.message, "id", None):
+            hints["message_id"] = str(event.message.id)
+        quoted = getattr(getattr(event, "message", None), "quoted_message_id", None)
+        if quoted:
+            hints["reply_to"] = str(quoted)
         if isinstance(event, FollowEvent):
             return Inbound(**base, kind="postback", text="follow", payload={**hints, "data": "/greet"})
         if isinstance(event, PostbackEvent):
@@ -172,33 +247,68 @@ class LineChannel:
             return Inbound(**base, kind="photo", payload={**hints, "photo_ref": f"line:{message.id}"})
         return Inbound(**base, kind="unsupported", payload={**hints, "what": message.type})
 
+    async def download(self, message_id: str) -> bytes:
+        """A citizen's image, fetched at intake from LINE's content API for the media store."""
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.get(
+                f"{self._data_url}/v2/bot/message/{message_id}/content",
+                headers={"Authorization": f"Bearer {self._token}"},
+            )
+        if response.status_code == 429:
+            raise RetryLater(30, "line 429")
+        response.raise_for_status()
+        return response.content
+
+    def _image_url(self, ref: str) -> str | None:
+        """LINE fetches images itself: a signed, expiring URL on this gateway's GET /media route."""
+        if self.media is None or not self.public_base_url:
+            return None
+        return self.public_base_url.rstrip("/") + self.media.signed_path(ref)
+
     # --- outbound -----------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> None:
-        line_messages = to_line_messages([m.payload for m in messages])
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
+        """Reply while the event's token is fresh (free), else push (counted: pushes cost money).
+
+        Returns LINE's ids of the sent messages per outbox row, so a quote of one maps to its ticket.
+        """
+        owners: list[int] = []
+        line_messages: list[Any] = []
+        for msg in messages:
+            converted = to_line_messages([msg.payload], self._image_url)
+            line_messages += converted
+            owners += [msg.id] * len(converted)
+        delivery = Delivery("reply")
         if not line_messages:
-            return
+            delivery.via = "none"
+            return delivery
         token = self._fresh_token(messages[0].payload)
-        chunks = [
-            line_messages[i : i + MAX_MESSAGES_PER_CALL] for i in range(0, len(line_messages), MAX_MESSAGES_PER_CALL)
-        ]
-        for index, chunk in enumerate(chunks):
+        for index, start in enumerate(range(0, len(line_messages), MAX_MESSAGES_PER_CALL)):
+            chunk = line_messages[start : start + MAX_MESSAGES_PER_CALL]
+            response: Any = None
             if index == 0 and token:
                 self._remember_token(token)
                 try:
-                    await self.api.reply_message(ReplyMessageRequest(reply_token=token, messages=chunk))
-                    continue
+                    response = await self.api.reply_message(ReplyMessageRequest(reply_token=token, messages=chunk))
                 except ApiException as exc:
                     if exc.status != 400:
                         raise self._translate_error(exc) from exc
                     logger.info("line reply token rejected, pushing instead")
-            retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{messages[0].id}:{index}"))
-            try:
-                await self.api.push_message(PushMessageRequest(to=chat_id, messages=chunk), x_line_retry_key=retry_key)
-            except ApiException as exc:
-                if exc.status == 409:  # this retry key was already accepted: delivered before
-                    continue
-                raise self._translate_error(exc) from exc
+            if response is None:
+                delivery.via = "push"
+                retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{messages[0].id}:{index}"))
+                try:
+                    response = await self.api.push_message(
+                        PushMessageRequest(to=chat_id, messages=chunk), x_line_retry_key=retry_key
+                    )
+                except ApiException as exc:
+                    if exc.status == 409:  # this retry key was already accepted: delivered before
+                        continue
+                    raise self._translate_error(exc) from exc
+            for offset, sent in enumerate(getattr(response, "sent_messages", None) or []):
+                if start + offset < len(owners):
+                    delivery.ids.setdefault(owners[start + offset], []).append(str(sent.id))
+        return delivery
 
     def _remember_token(self, token: str) -> None:
         self._used_tokens[token] = None

@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,14 +30,17 @@ from telegram.ext import (
 )
 
 from bot.gateway.inbox import Inbound, Inbox
-from bot.gateway.outbox import OutMessage, PermanentFailure, RetryLater
+from bot.gateway.outbox import Delivery, OutMessage, PermanentFailure, RetryLater, TopicGone
+from bot.media import MediaStore
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
-TITLE_PREFIX = "t:"  # callback data too long for Telegram: send the button's title as text instead
+PERMANENT_BAD_REQUESTS = ("chat not found", "user is deactivated", "have no rights to send", "not enough rights")
+TITLE_PREFIX = "t:"
+ADMIN_BUTTON_PREFIX = "adm:"  # callback data too long for Telegram: send the button's title as text instead
 
 
 class StoreFailed(Exception):
@@ -70,6 +74,69 @@ def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(rows)
 
 
+class TelegramLimits:
+    """Telegram's published limits, honoured before each call instead of waiting for a 429.
+
+    About 1 message per second in a private chat, 20 per minute in a group, ~30 per second over all.
+    A short wait is slept; a long one becomes RetryLater, so the outbox reschedules the row and a
+    worker never sleeps past its lease. Limits are per process: several replicas still meet
+    Telegram's 429 `retry_after`, which the outbox honours too.
+    """
+
+    PRIVATE_INTERVAL = 1.0
+    GROUP_PER_MINUTE = 20
+    GLOBAL_PER_SECOND = 30
+    MAX_SLEEP = 3.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._chat: dict[str, deque[float]] = {}
+        self._global: deque[float] = deque()
+
+    def wait_for(self, chat_id: str, count: int = 1) -> float:
+        """Seconds until `count` more messages may start going to `chat_id` (0 when now)."""
+        now = self.clock()
+        group = chat_id.startswith("-")
+        window, allowed = (60.0, self.GROUP_PER_MINUTE) if group else (self.PRIVATE_INTERVAL, 1)
+        sent = self._chat.get(chat_id, deque())
+        while sent and sent[0] <= now - window:
+            sent.popleft()
+        while self._global and self._global[0] <= now - 1.0:
+            self._global.popleft()
+        wait = 0.0
+        if group and len(sent) + count > allowed:
+            wait = sent[min(len(sent) + count - allowed, len(sent)) - 1] + window - now
+        elif not group and sent:
+            wait = sent[-1] + window - now
+        if len(self._global) >= self.GLOBAL_PER_SECOND:
+            wait = max(wait, self._global[-self.GLOBAL_PER_SECOND] + 1.0 - now)
+        return max(wait, 0.0)
+
+    def record(self, chat_id: str) -> None:
+        now = self.clock()
+        self._chat.setdefault(chat_id, deque()).append(now)
+        self._global.append(now)
+
+    async def acquire(self, chat_id: str, count: int = 1) -> None:
+        """Before the first call for one outbox row: room for all its `count` calls, or RetryLater.
+
+        Nothing has been sent for the row yet, so rescheduling it repeats nothing.
+        """
+        wait = self.wait_for(chat_id, count)
+        if wait > self.MAX_SLEEP:
+            raise RetryLater(wait, "telegram rate limit (local)")
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.record(chat_id)
+
+    async def pace(self, chat_id: str) -> None:
+        """Before each further call for the same row: wait (briefly) rather than split the row."""
+        wait = self.wait_for(chat_id)
+        if wait > 0:
+            await asyncio.sleep(min(wait, 60.0))
+        self.record(chat_id)
+
+
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -97,9 +164,10 @@ class TelegramChannel:
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
             .updater(None)
-            .rate_limiter(AIORateLimiter(max_retries=3))
             .build()
         )
+        self.limits = TelegramLimits()
+        self.media: MediaStore | None = None  # set by the gateway: photos sent on from the media store
         # New messages in private chats only: edits would be answered twice, groups belong to the relay.
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         self.app.add_handler(CommandHandler("start", self._on_start, filters=private))
@@ -110,6 +178,10 @@ class TelegramChannel:
         self.app.add_handler(MessageHandler(private & filters.PHOTO, self._on_photo))
         self.app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._on_text))
         self.app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._on_unsupported))
+        # Groups and supergroups belong to the relay: text and commands are stored with the chat
+        # type, the member and the message they reply to; the pipeline hands them to the admin desk.
+        groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+        self.app.add_handler(MessageHandler(groups & (filters.TEXT | filters.COMMAND), self._on_group_text))
         self._poller: asyncio.Task[None] | None = None
         self._store_failed: set[int] = set()
 
@@ -179,6 +251,16 @@ class TelegramChannel:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
+        payload = {**payload, "chat_type": chat.type, "user_name": user.full_name}
+        if chat.is_forum:
+            payload["is_forum"] = True
+        message = update.effective_message
+        if message is not None and update.callback_query is None:
+            payload["message_id"] = str(message.message_id)
+            if message.reply_to_message is not None:
+                payload["reply_to"] = str(message.reply_to_message.message_id)
+            if message.is_topic_message and message.message_thread_id:
+                payload["thread_id"] = message.message_thread_id
         inbound = Inbound(
             channel=CHANNEL,
             external_id=str(update.update_id),
@@ -211,6 +293,14 @@ class TelegramChannel:
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._store(update, "text", update.effective_message.text)
 
+    async def _on_group_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        text = update.effective_message.text or ""
+        if text.startswith("/"):
+            command, _, rest = text.partition(" ")
+            await self._store(update, "postback", text, data=command.split("@")[0] + (" " + rest if rest else ""))
+        else:
+            await self._store(update, "text", text)
+
     async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         loc = update.effective_message.location
         await self._store(update, "location", None, latitude=loc.latitude, longitude=loc.longitude)
@@ -222,16 +312,18 @@ class TelegramChannel:
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        if query.message is None or query.message.chat.type != "private":
+        if query.message is None:
             await query.answer()
             return
         data = query.data or ""
         await self._store(update, "postback", data, data=data.removeprefix(TITLE_PREFIX))
-        # Answer the spinner and drop the buttons so the same choice cannot be sent twice.
         with contextlib.suppress(TelegramError):
             await query.answer()
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(reply_markup=None)
+        if query.message.chat.type == "private" and not data.startswith(ADMIN_BUTTON_PREFIX):
+            # A citizen's choice: drop the buttons so the same choice cannot be sent twice. Admin
+            # posts keep theirs (Proses now, Selesai later).
+            with contextlib.suppress(TelegramError):
+                await query.edit_message_reply_markup(reply_markup=None)
 
     async def _on_unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -258,26 +350,69 @@ class TelegramChannel:
 
     # --- outbound -----------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, messages: list[OutMessage]) -> None:
-        for message in messages:
-            await self._send_one(chat_id, message.payload)
-
-    async def _send_one(self, chat_id: str, payload: dict[str, Any]) -> None:
-        bot = self.app.bot
+    async def create_topic(self, chat_id: str, name: str) -> int:
+        """A forum topic for one ticket in an admin supergroup; returns its message_thread_id."""
         try:
-            if payload.get("image"):
-                await bot.send_photo(chat_id, payload["image"])
-            text = payload.get("text")
-            if text:
-                parts = split_text(text)
-                for i, part in enumerate(parts):
-                    markup = keyboard(payload.get("buttons")) if i == len(parts) - 1 else None
-                    await bot.send_message(chat_id, part, reply_markup=markup)
+            topic = await self.app.bot.create_forum_topic(chat_id, name[:128])
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
         except Forbidden as exc:
-            raise PermanentFailure(f"telegram forbidden: {exc}") from exc
+            raise PermanentFailure(f"telegram {type(exc).__name__}: {exc}") from exc
+        return topic.message_thread_id
+
+    async def download(self, file_id: str) -> bytes:
+        """A citizen's photo, fetched at intake (getFile + file download) for the media store."""
+        try:
+            tg_file = await self.app.bot.get_file(file_id)
+            return bytes(await tg_file.download_as_bytearray())
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
+
+    async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
+        delivery = Delivery("send")
+        for message in messages:
+            delivery.ids[message.id] = await self._send_one(chat_id, message.payload)
+        return delivery
+
+    async def _send_one(self, chat_id: str, payload: dict[str, Any]) -> list[str]:
+        """Send one outbox row (photo, then text parts); returns Telegram's message ids."""
+        bot = self.app.bot
+        parts = split_text(payload.get("text") or "")
+        image: Any = payload.get("image")
+        if payload.get("image_ref") and self.media is not None:
+            try:
+                image = self.media.path(payload["image_ref"]).read_bytes()  # uploaded: works for any chat
+            except FileNotFoundError as exc:
+                raise PermanentFailure(f"photo {payload['image_ref']} is not in the media store") from exc
+        calls = len(parts) + (1 if image else 0)
+        # Threading in admin chats: a forum topic, and/or a reply to the ticket's earlier post.
+        thread = {"message_thread_id": int(payload["_thread_id"])} if payload.get("_thread_id") else {}
+        if payload.get("_reply_to"):
+            thread["reply_parameters"] = ReplyParameters(int(payload["_reply_to"]), allow_sending_without_reply=True)
+        ids: list[str] = []
+        try:
+            await self.limits.acquire(chat_id, max(calls, 1))
+            first = True
+            if image:
+                sent = await bot.send_photo(chat_id, image, caption=payload.get("caption"), **thread)
+                ids.append(str(sent.message_id))
+                first = False
+            for i, part in enumerate(parts):
+                if not first:
+                    await self.limits.pace(chat_id)
+                first = False
+                markup = keyboard(payload.get("buttons")) if i == len(parts) - 1 else None
+                sent = await bot.send_message(chat_id, part, reply_markup=markup, **thread)
+                ids.append(str(sent.message_id))
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "telegram 429") from exc
+        except (Forbidden, ChatMigrated) as exc:
+            # Blocked by the citizen, or removed from the admin group: retrying can never succeed.
+            raise PermanentFailure(f"telegram {type(exc).__name__}: {exc}") from exc
         except BadRequest as exc:
-            if "chat not found" in str(exc).lower():
+            if any(s in str(exc).lower() for s in PERMANENT_BAD_REQUESTS):
                 raise PermanentFailure(str(exc)) from exc
+            if "thread not found" in str(exc).lower() and payload.get("_topic"):
+                raise TopicGone(str(exc)) from exc
             raise
+        return ids

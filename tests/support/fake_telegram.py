@@ -264,6 +264,11 @@ class BaseFakeServer:
         with self._lock:
             self._failures.append(spec)
 
+    def clear_failures(self) -> None:
+        """Forget failures set with :meth:`fail_next` that have not happened yet."""
+        with self._lock:
+            self._failures.clear()
+
     def _take_failure(self, method: str) -> FailureSpec | None:
         with self._lock:
             for spec in self._failures:
@@ -389,13 +394,10 @@ _OUTGOING = frozenset(
     {
         "sendMessage",
         "sendPhoto",
-        "sendDocument",
-        "sendLocation",
-        "sendChatAction",
         "editMessageText",
         "editMessageReplyMarkup",
-        "deleteMessage",
         "answerCallbackQuery",
+        "createForumTopic",
     }
 )
 
@@ -457,7 +459,8 @@ class _TelegramState:
     files: dict[str, _StoredFile] = field(default_factory=dict)
     messages: dict[tuple[str, int], JSON] = field(default_factory=dict)
     callback_queries: dict[str, JSON] = field(default_factory=dict)  # id -> {"chat_id", "answered"}
-    commands: list[JSON] = field(default_factory=list)
+    forums: dict[str, dict[int, str]] = field(default_factory=dict)  # forum chat -> live topic id -> name
+    blocked: set[str] = field(default_factory=set)  # chats that blocked the bot / removed it
     webhook_url: str = ""
     webhook_secret: str | None = None
     webhook_allowed_updates: list[str] | None = None
@@ -551,22 +554,13 @@ class FakeTelegramServer(BaseFakeServer):
                 "getUpdates",
                 "sendMessage",
                 "sendPhoto",
-                "sendDocument",
-                "sendLocation",
-                "sendChatAction",
                 "answerCallbackQuery",
                 "editMessageText",
                 "editMessageReplyMarkup",
-                "deleteMessage",
                 "getFile",
                 "setWebhook",
                 "deleteWebhook",
-                "getWebhookInfo",
-                "setMyCommands",
-                "getMyCommands",
-                "deleteMyCommands",
-                "close",
-                "logOut",
+                "createForumTopic",
             )
         }
         self._methods_lower = {name.lower(): name for name in self._methods}
@@ -750,11 +744,17 @@ class FakeTelegramServer(BaseFakeServer):
             )
         return sizes
 
+    def _chat(self, chat_id: Any) -> JSON:
+        chat = _chat_for(chat_id)
+        if str(chat_id) in self._state.forums:
+            chat["is_forum"] = True
+        return chat
+
     def _bot_message(self, chat_id: Any, **content: Any) -> JSON:
         message: JSON = {
             "message_id": self._new_message_id(),
             "date": int(time.time()),
-            "chat": _chat_for(chat_id),
+            "chat": self._chat(chat_id),
             "from": dict(self.bot_user),
         }
         message.update({k: v for k, v in content.items() if v is not None})
@@ -870,8 +870,26 @@ class FakeTelegramServer(BaseFakeServer):
             queue[:] = [q for q in queue if any(kind in q.update for kind in allowed)]
         return batch
 
+    def _check_target(self, chat_id: Any, params: JSON) -> dict[str, Any]:
+        """Blocked chats and deleted forum topics fail as on Telegram; returns the thread fields."""
+        key = str(chat_id)
+        with self._lock:
+            if key in self._state.blocked:
+                what = (
+                    "bot was blocked by the user" if not key.startswith("-") else "bot was kicked from the group chat"
+                )
+                raise TelegramError(403, f"Forbidden: {what}")
+            topics = self._state.forums.get(key)
+        thread = params.get("message_thread_id")
+        if thread in (None, ""):
+            return {}
+        if topics is None or int(thread) not in topics:
+            raise TelegramError(400, "Bad Request: message thread not found")
+        return {"message_thread_id": int(thread), "is_topic_message": True}
+
     async def _m_sendMessage(self, params: JSON, files: dict[str, web.FileField]) -> JSON:
         chat_id = self._require_chat(params)
+        thread = self._check_target(chat_id, params)
         text = params.get("text")
         if not text or not str(text).strip():
             raise TelegramError(400, "Bad Request: message text is empty")
@@ -880,54 +898,60 @@ class FakeTelegramServer(BaseFakeServer):
         markup = params.get("reply_markup")
         _validate_markup(markup)
         inline = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
-        message = self._bot_message(chat_id, text=str(text), reply_markup=inline)
+        reply = self._reply_target(chat_id, params)
+        message = self._bot_message(chat_id, text=str(text), reply_markup=inline, reply_to_message=reply, **thread)
         self._record("sendMessage", params, message_id=message["message_id"])
         return message
 
     async def _m_sendPhoto(self, params: JSON, files: dict[str, web.FileField]) -> JSON:
         chat_id = self._require_chat(params)
+        thread = self._check_target(chat_id, params)
         stored, described = self._resolve_upload(params, files, "photo", "photos", "jpg")
         assert stored is not None
         markup = params.get("reply_markup")
         _validate_markup(markup)
         inline = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
         message = self._bot_message(
-            chat_id, photo=self._photo_sizes(stored.data), caption=params.get("caption"), reply_markup=inline
+            chat_id,
+            photo=self._photo_sizes(stored.data),
+            caption=params.get("caption"),
+            reply_markup=inline,
+            reply_to_message=self._reply_target(chat_id, params),
+            **thread,
         )
         self._record("sendPhoto", params, message_id=message["message_id"], photo=described)
         return message
 
-    async def _m_sendDocument(self, params: JSON, files: dict[str, web.FileField]) -> JSON:
-        chat_id = self._require_chat(params)
-        stored, described = self._resolve_upload(params, files, "document", "documents", "bin")
-        assert stored is not None
-        upload = files.get("document")
-        document = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.data),
-            "file_name": upload.filename if upload is not None else stored.file_path.rsplit("/", 1)[-1],
-        }
-        message = self._bot_message(chat_id, document=document, caption=params.get("caption"))
-        self._record("sendDocument", params, message_id=message["message_id"], document=described)
-        return message
+    def _reply_target(self, chat_id: Any, params: JSON) -> JSON | None:
+        """The message a bot message answers (reply_parameters or the older reply_to_message_id)."""
+        reply = params.get("reply_parameters") or {}
+        message_id = reply.get("message_id") if isinstance(reply, dict) else None
+        message_id = message_id or params.get("reply_to_message_id")
+        if not message_id:
+            return None
+        with self._lock:
+            target = self._state.messages.get((str(chat_id), int(message_id)))
+        if target is None:
+            if isinstance(reply, dict) and reply.get("allow_sending_without_reply"):
+                return None
+            raise TelegramError(400, "Bad Request: message to be replied not found")
+        return {k: v for k, v in target.items() if k != "reply_to_message"}
 
-    async def _m_sendLocation(self, params: JSON, files: dict[str, web.FileField]) -> JSON:
-        chat_id = self._require_chat(params)
-        try:
-            location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TelegramError(400, "Bad Request: wrong latitude or longitude") from exc
-        message = self._bot_message(chat_id, location=location)
-        self._record("sendLocation", params, message_id=message["message_id"], location=location)
-        return message
-
-    async def _m_sendChatAction(self, params: JSON, files: dict[str, web.FileField]) -> bool:
-        self._require_chat(params)
-        if not params.get("action"):
-            raise TelegramError(400, "Bad Request: wrong type of action")
-        self._record("sendChatAction", params, action=params.get("action"))
-        return True
+    async def _m_createForumTopic(self, params: JSON, files: dict[str, web.FileField]) -> JSON:
+        chat_id = str(self._require_chat(params))
+        name = str(params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise TelegramError(
+                400, "Bad Request: TOPIC_TITLE_EMPTY" if not name else "Bad Request: TOPIC_TITLE_TOO_LONG"
+            )
+        with self._lock:
+            topics = self._state.forums.get(chat_id)
+            if topics is None:
+                raise TelegramError(400, "Bad Request: the chat is not a forum")
+            thread_id = self._new_message_id()
+            topics[thread_id] = name
+        self._record("createForumTopic", params, message_thread_id=thread_id)
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
 
     async def _m_answerCallbackQuery(self, params: JSON, files: dict[str, web.FileField]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
@@ -995,14 +1019,6 @@ class FakeTelegramServer(BaseFakeServer):
         self._record("editMessageReplyMarkup", params, message_id=message["message_id"])
         return snapshot
 
-    async def _m_deleteMessage(self, params: JSON, files: dict[str, web.FileField]) -> bool:
-        key = (str(params.get("chat_id")), int(params.get("message_id") or 0))
-        with self._lock:
-            if self._state.messages.pop(key, None) is None:
-                raise TelegramError(400, "Bad Request: message to delete not found")
-        self._record("deleteMessage", params, message_id=key[1])
-        return True
-
     async def _m_getFile(self, params: JSON, files: dict[str, web.FileField]) -> JSON:
         with self._lock:
             stored = self._state.files.get(str(params.get("file_id") or ""))
@@ -1034,41 +1050,6 @@ class FakeTelegramServer(BaseFakeServer):
             if params.get("drop_pending_updates"):
                 self._state.queue.clear()
         return True, "Webhook was deleted" if was_set else "Webhook is already deleted"
-
-    async def _m_getWebhookInfo(self, params: JSON, files: dict[str, web.FileField]) -> JSON:
-        with self._lock:
-            info: JSON = {
-                "url": self._state.webhook_url,
-                "has_custom_certificate": False,
-                "pending_update_count": sum(1 for q in self._state.queue if not q.delivered),
-                "max_connections": 40,
-            }
-            if self._state.webhook_allowed_updates:
-                info["allowed_updates"] = self._state.webhook_allowed_updates
-        return info
-
-    async def _m_setMyCommands(self, params: JSON, files: dict[str, web.FileField]) -> bool:
-        commands = params.get("commands")
-        if not isinstance(commands, list):
-            raise TelegramError(400, "Bad Request: can't parse commands JSON object")
-        with self._lock:
-            self._state.commands = commands
-        return True
-
-    async def _m_getMyCommands(self, params: JSON, files: dict[str, web.FileField]) -> list[JSON]:
-        with self._lock:
-            return list(self._state.commands)
-
-    async def _m_deleteMyCommands(self, params: JSON, files: dict[str, web.FileField]) -> bool:
-        with self._lock:
-            self._state.commands = []
-        return True
-
-    async def _m_close(self, params: JSON, files: dict[str, web.FileField]) -> bool:
-        return True
-
-    async def _m_logOut(self, params: JSON, files: dict[str, web.FileField]) -> bool:
-        return True
 
     # -- update injection --------------------------------------------------------------------------
     def build_update(self, spec: JSON) -> JSON:
@@ -1104,7 +1085,7 @@ class FakeTelegramServer(BaseFakeServer):
         }
         if spec.get("username"):
             user["username"] = spec["username"]
-        chat = _chat_for(chat_id)
+        chat = self._chat(chat_id)
         if chat["type"] == "private":
             chat["first_name"] = user["first_name"]
         date = int(spec.get("date", time.time()))
@@ -1115,6 +1096,15 @@ class FakeTelegramServer(BaseFakeServer):
             return {"update_id": update_id, "callback_query": self._callback_query(spec, user, chat, date)}
 
         message: JSON = {"message_id": self._new_message_id(), "date": date, "chat": chat, "from": user}
+        if spec.get("reply_to") is not None:  # a reply to an earlier message of this chat (its message_id)
+            with self._lock:
+                target = self._state.messages.get((str(chat_id), int(spec["reply_to"])))
+            if target is None:
+                raise ValueError(f"no message {spec['reply_to']} in chat {chat_id} to reply to")
+            message["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
+        if spec.get("thread_id") is not None:  # written inside a forum topic
+            message["message_thread_id"] = int(spec["thread_id"])
+            message["is_topic_message"] = True
         if "text" in spec:
             text = str(spec["text"])
             message["text"] = text
@@ -1277,6 +1267,25 @@ class FakeTelegramServer(BaseFakeServer):
     def _timeout_message(self, chat_id: Any, what: Any) -> str:
         summary = [(e["method"], e.get("chat_id"), e.get("text")) for e in self.sent(chat_id)]
         return f"bot did not send {what!r} to chat {chat_id!r} in time; sent so far: {summary}"
+
+    def make_forum(self, chat_id: Any) -> None:
+        """Turn a supergroup into a forum (topics enabled)."""
+        with self._lock:
+            self._state.forums.setdefault(str(chat_id), {})
+
+    def delete_topic(self, chat_id: Any, thread_id: int) -> None:
+        """An admin deleted a topic: sending into it fails from now on."""
+        with self._lock:
+            self._state.forums.get(str(chat_id), {}).pop(int(thread_id), None)
+
+    def topics(self, chat_id: Any) -> dict[int, str]:
+        with self._lock:
+            return dict(self._state.forums.get(str(chat_id), {}))
+
+    def block(self, chat_id: Any) -> None:
+        """The citizen blocked the bot (private) or the bot was removed from the group."""
+        with self._lock:
+            self._state.blocked.add(str(chat_id))
 
     def add_file(self, data: bytes, folder: str = "documents", ext: str = "bin") -> str:
         """Register bytes downloadable via getFile; returns the file_id."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.devtools.fake_telegram import (
+from tests.support.fake_telegram import (
     SAMPLE_JPEG,
     BaseFakeServer,
     FailureSpec,
@@ -189,8 +189,6 @@ class FakeLineServer(BaseFakeServer):
         r.add_get("/v2/bot/info", self._api(self._info, "info"))
         r.add_get("/v2/bot/message/{message_id}/content", self._api(self._content, "content"))
         r.add_get("/v2/bot/message/{message_id}/content/preview", self._api(self._content, "content"))
-        r.add_get("/v2/bot/message/{message_id}/content/transcoding", self._api(self._transcoding, "transcoding"))
-        r.add_post("/v2/bot/chat/loading/start", self._api(self._loading, "loading"))
         r.add_post("/_control/events", self._c_events)
         r.add_post("/_control/redeliver", self._c_redeliver)
         r.add_get("/_control/webhook", self._c_get_webhook)
@@ -354,21 +352,6 @@ class FakeLineServer(BaseFakeServer):
         data, content_type = content
         return web.Response(body=data, content_type=content_type, headers=headers)
 
-    async def _transcoding(self, request: web.Request, headers: dict[str, str]) -> web.Response:
-        with self._lock:
-            known = request.match_info["message_id"] in self._state.contents
-        if not known:
-            raise LineApiError(404, "Not found")
-        return json_response({"status": "succeeded"}, 200, headers)
-
-    async def _loading(self, request: web.Request, headers: dict[str, str]) -> web.Response:
-        body = await self._read_api_json(request)
-        chat_id = body.get("chatId")
-        if not chat_id:
-            raise LineApiError(400, "The request body has 1 error(s)")
-        self._record("loading", chat_id, loading_seconds=body.get("loadingSeconds", 5))
-        return json_response({}, 202, headers)
-
     async def _not_found(self, request: web.Request, headers: dict[str, str]) -> web.Response:
         raise LineApiError(404, "Not found")
 
@@ -386,7 +369,9 @@ class FakeLineServer(BaseFakeServer):
     def build_event(self, spec: JSON) -> JSON:
         """Turn a helper-friendly spec (or a raw event) into a LINE webhook event dict.
 
-        Spec keys: user_id, display_name, timestamp, webhook_event_id, is_redelivery, and one of
+        Spec keys: user_id, display_name, timestamp, webhook_event_id, is_redelivery, group_id or
+        room_id (the event comes from a group/room, written by user_id), quoted_message_id (a text
+        quoting an earlier message: the id LINE returned in ``sentMessages``), and one of
         text | postback (data str, or {"data", "params"}) | location | image (true or
         {"bytes_b64", "content_type"}) | audio | sticker | follow | unfollow.  A dict with a
         ``type`` key is a raw event: missing envelope fields are filled in and its replyToken is
@@ -406,9 +391,16 @@ class FakeLineServer(BaseFakeServer):
         if spec.get("display_name"):
             with self._lock:
                 self._state.profiles[user_id] = {"displayName": spec["display_name"]}
-        event: JSON = {"source": {"type": "user", "userId": user_id}}
+        source: JSON = {"type": "user", "userId": user_id}
+        if spec.get("group_id"):
+            source = {"type": "group", "groupId": str(spec["group_id"]), "userId": user_id}
+        elif spec.get("room_id"):
+            source = {"type": "room", "roomId": str(spec["room_id"]), "userId": user_id}
+        event: JSON = {"source": source}
         if "text" in spec:
             event.update(type="message", message=self._text(str(spec["text"])))
+            if spec.get("quoted_message_id"):
+                event["message"]["quotedMessageId"] = str(spec["quoted_message_id"])
         elif "postback" in spec:
             postback = spec["postback"] if isinstance(spec["postback"], dict) else {"data": str(spec["postback"])}
             event.update(type="postback", postback=postback)
@@ -463,8 +455,9 @@ class FakeLineServer(BaseFakeServer):
             event.update(type="unfollow")
         else:
             raise ValueError("event spec needs text, postback, location, image, audio, sticker, follow or type")
-        if event["type"] != "unfollow":
-            event["replyToken"] = self._issue_reply_token(user_id)
+        if event["type"] != "unfollow":  # a reply goes to where the event came from (user, group or room)
+            chat = source.get("groupId") or source.get("roomId") or user_id
+            event["replyToken"] = self._issue_reply_token(chat)
         self._fill_envelope(event, spec)
         return event
 

@@ -1,0 +1,1 @@
+"""Fakes of the Telegram Bot API and LINE Messaging API for tests and the offline demo."""
