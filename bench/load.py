@@ -71,6 +71,7 @@ class RunResult:
     conversations: int = 0
     completed: int = 0
     errors: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # ticket codes the citizens were given
     started: float = 0.0
     finished: float = 0.0
 
@@ -83,6 +84,7 @@ class RunResult:
             "completed": self.completed,
             "errors": len(self.errors),
             "error_samples": self.errors[:10],
+            "ticket_codes": sorted(self.codes),
             "wall_s": round(wall, 2),
             "turns_per_s": round(len(lat) / wall, 2),
             "conversations_per_s": round(self.completed / wall, 3),
@@ -322,6 +324,7 @@ class TelegramDriver:
                     entries.append(queue.get_nowait())
                 move = citizen.next_move(_telegram_answer(entries))
             result.completed += 1
+            result.codes.append(citizen.code or "")
         except TimeoutError:
             result.errors.append(f"citizen {citizen.number}: no answer within {self.config.timeout:.0f}s")
         except Outcome as exc:
@@ -379,6 +382,7 @@ class RestDriver:
                 await asyncio.sleep(self.config.pause)
                 move = citizen.next_move(_rest_answer(replies))
             result.completed += 1
+            result.codes.append(citizen.code or "")
         except httpx.HTTPError as exc:
             result.errors.append(f"citizen {citizen.number}: {type(exc).__name__}: {exc}")
         except Outcome as exc:

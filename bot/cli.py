@@ -289,9 +289,33 @@ def bench(
 @bench.command("nlu")
 @click.option("--messages", default=1000, show_default=True)
 @click.option("--model", default=None, help="model archive (default: models/aduan.tar.gz)")
-def bench_nlu(messages: int, model: str | None) -> None:
-    """Model load time and parse latency p50/p95 over N messages (in .venv-rasa)."""
-    _run_nlu_tool("bench.nlu_speed", ["--messages", str(messages)] + (["--model", model] if model else []))
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None, help="default: reports/")
+def bench_nlu(messages: int, model: str | None, report_dir: Path | None) -> None:
+    """Model load time and parse latency p50/p95 over N messages (in .venv-rasa); JSON under reports/bench/."""
+    from datetime import UTC, datetime
+
+    args = ["--messages", str(messages)] + (["--model", model] if model else [])
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONWARNINGS="ignore", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [str(_rasa_python()), "-m", "bench.nlu_speed", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        sys.exit(result.returncode)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    out = (report_dir or REPO_ROOT / "reports") / "bench" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-nlu.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    parse = figures["parse_ms"]
+    click.echo(
+        f"model load {figures['model_load_s']} s; parse over {figures['messages']} messages: "
+        f"p50 {parse['p50']} ms, p95 {parse['p95']} ms ({figures['parses_per_s']}/s)"
+    )
+    click.echo(f"report: {out}")
 
 
 # --- dev ------------------------------------------------------------------------------------
