@@ -58,6 +58,10 @@ class InvalidSignature(Exception):
     pass
 
 
+class MalformedBody(Exception):
+    """Correctly signed, but not a webhook body LINE sends (answered 400, nothing stored)."""
+
+
 def to_line_messages(payloads: list[dict[str, Any]]) -> list[TextMessage | ImageMessage]:
     out: list[TextMessage | ImageMessage] = []
     for payload in payloads:
@@ -127,6 +131,8 @@ class LineChannel:
             events = self.parser.parse(body.decode("utf-8"), signature or "")
         except (InvalidSignatureError, UnicodeDecodeError) as exc:  # LINE never sends either
             raise InvalidSignature(str(exc)) from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # signed garbage: not JSON, no events
+            raise MalformedBody(f"{type(exc).__name__}: {exc}") from exc
         inbound = [i for i in (self._translate(e) for e in events) if i is not None]
         stored = 0
         for item in inbound:
