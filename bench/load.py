@@ -114,14 +114,30 @@ def _ms(seconds: float | None) -> float | None:
 
 
 class RssSampler:
-    """Peak resident set of each named process (children included), sampled in a background thread."""
+    """Peak resident set of each named process (children included), sampled in a background thread.
+
+    Also the CPU seconds each process spent during the run: on a shared machine, CPU per turn is
+    the figure that other people's load disturbs least.
+    """
 
     def __init__(self, pids: dict[str, int], interval: float = 0.5) -> None:
         self.pids = pids
         self.interval = interval
         self.peak_mb: dict[str, float] = dict.fromkeys(pids, 0.0)
+        self.cpu_s: dict[str, float] = {}
+        self._cpu_start: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _cpu(self) -> dict[str, float]:
+        out = {}
+        for name, pid in self.pids.items():
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            out[name] = times.user + times.system + times.children_user + times.children_system
+        return out
 
     def _sample(self) -> None:
         for name, pid in self.pids.items():
@@ -138,6 +154,7 @@ class RssSampler:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> RssSampler:
+        self._cpu_start = self._cpu()
         self._sample()
         self._thread.start()
         return self
@@ -146,6 +163,8 @@ class RssSampler:
         self._stop.set()
         self._thread.join(5)
         self._sample()
+        end = self._cpu()
+        self.cpu_s = {name: end[name] - self._cpu_start[name] for name in end if name in self._cpu_start}
 
 
 def listening_pid(port: int) -> int | None:
@@ -432,6 +451,7 @@ async def _drive(config: BenchConfig, profile_cls: type[DefaultProfile], workdir
                 rest = RestDriver(config, profile.bare_rasa_url)
                 bare = await rest.run([Citizen.make(i) for i in range(config.citizens)], f"bench-bare-{user_base}-")
         ours_s = ours.summary()
+        turns = len(ours.latencies) + (len(bare.latencies) if bare else 0)
         bare_s = bare.summary() if bare else None
         report: dict[str, Any] = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -442,6 +462,8 @@ async def _drive(config: BenchConfig, profile_cls: type[DefaultProfile], workdir
             "ratios": ratios(ours_s, bare_s),
             "peak_rss_mb": {k: round(v) for k, v in rss.peak_mb.items()},
             "peak_rss_total_mb": round(sum(v for k, v in rss.peak_mb.items() if k != "bare_rasa")),
+            "cpu_s": {k: round(v, 2) for k, v in rss.cpu_s.items()},
+            "cpu_ms_per_turn": {k: round(1000 * v / turns, 1) for k, v in rss.cpu_s.items()} if turns else {},
         }
         return report
     finally:
@@ -523,4 +545,7 @@ def markdown(report: dict[str, Any], json_path: Path) -> str:
     lines += ["", "| process | peak RSS |", "|---|---|"]
     lines += [f"| {name} | {mb} MB |" for name, mb in report["peak_rss_mb"].items()]
     lines.append(f"| **total (ours)** | **{report['peak_rss_total_mb']} MB** |")
+    if report.get("cpu_ms_per_turn"):
+        per_turn = ", ".join(f"{name} {ms} ms" for name, ms in report["cpu_ms_per_turn"].items())
+        lines += ["", f"CPU per turn (both runs, each process): {per_turn}."]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ Imported for its side effect from ``nlu/components.py``; imports nothing from ``
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Any
 
@@ -21,6 +22,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
 _INSTALLED_FLAG = "_aduan_cached_validator"
+RASA_ORIGINAL = RemoteAction._validate_action_result  # as shipped (this module is imported before install)
 _validators: dict[str, Any] = {}
 _lock = threading.Lock()
 
@@ -57,7 +59,12 @@ setattr(_validate_action_result, _INSTALLED_FLAG, True)
 
 
 def install() -> None:
-    """Replace Rasa's per-call schema check with the cached validator (idempotent)."""
+    """Replace Rasa's per-call schema check with the cached validator (idempotent).
+
+    `ADUAN_RASA_SPEEDUPS=off` leaves Rasa as shipped, to measure the difference (`aduan bench`).
+    """
+    if os.environ.get("ADUAN_RASA_SPEEDUPS", "on").lower() in {"off", "0", "false"}:
+        return
     if not getattr(RemoteAction._validate_action_result, _INSTALLED_FLAG, False):
         RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
