@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import random
@@ -102,7 +103,7 @@ def percentile(values: list[float], pct: float) -> float | None:
     """Nearest-rank percentile of sorted values."""
     if not values:
         return None
-    rank = max(1, min(len(values), round(pct / 100 * len(values) + 0.5)))
+    rank = max(1, min(len(values), math.ceil(pct / 100 * len(values))))
     return values[rank - 1]
 
 
