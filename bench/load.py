@@ -134,10 +134,11 @@ class RssSampler:
         out = {}
         for name, pid in self.pids.items():
             try:
-                times = psutil.Process(pid).cpu_times()
+                proc = psutil.Process(pid)
+                family = [proc, *proc.children(recursive=True)]  # Sanic's worker processes (action server)
+                out[name] = sum(t.user + t.system for t in (p.cpu_times() for p in family))
             except psutil.Error:
                 continue
-            out[name] = times.user + times.system + times.children_user + times.children_system
         return out
 
     def _sample(self) -> None:
