@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.citizens import COMPLAINTS, Answer, Citizen, Outcome
-from bench.load import MARK_BEGIN, MARK_END, percentile, write_reports
+from bench.load import MARK_BEGIN, MARK_END, BenchConfig, percentile, served_turns, write_reports
 
 PHOTO = Answer("Apakah ada foto pendukung?", [("Lewati", "/skip", 11)])
 PRIVACY = Answer(
@@ -105,3 +105,9 @@ def test_the_report_replaces_only_its_own_section(tmp_path: Path) -> None:
     assert second.name in text and first.name not in text
     assert first.exists() and second.exists()
     assert "| bare Rasa (REST channel) | 30 | 5/5 | 0 | 100.0 ms | 200.0 ms |" in text
+
+
+def test_cpu_per_turn_counts_only_the_turns_a_process_served() -> None:
+    same = served_turns(BenchConfig(bare="same"), 30, 28)
+    assert same == {"gateway": 30, "actions": 58, "rasa": 58, "bare_rasa": 28}
+    assert served_turns(BenchConfig(bare="default"), 30, 28)["rasa"] == 30
