@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from bot.config import Settings
@@ -412,6 +413,36 @@ def test_line_huge_and_empty_bodies(gateway: tuple[TestClient, Any]) -> None:
     huge = line_body("banjir " * 700_000)  # ~5 MB
     assert line_post(client, huge, "Zm9yZ2Vk").status_code == 400
     assert_no_5xx(line_post(client, huge, line_signature(huge)).status_code)
+
+
+# --- a store that is down: an honest 5xx (the sender retries), then exactly one row -------------------
+
+
+def test_database_down_answers_5xx_so_the_sender_retries_and_nothing_is_lost(
+    gateway: tuple[TestClient, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, gw = gateway
+    user_id = uuid.uuid4().int % 10**9 + 1
+    update = telegram_update(uuid.uuid4().int % 10**9, user_id, "air pdam mati 3 hari")
+    line_user = "U" + uuid.uuid4().hex
+    body = line_body("sampah numpuk di TPS", line_user)
+    web = {"session": uuid.uuid4().hex, "id": uuid.uuid4().hex, "text": "jalan berlubang"}
+
+    def store_down(msg: Any) -> int | None:
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gw.inbox, "store", store_down)
+        assert tg_post(client, update).status_code >= 500
+        assert line_post(client, body, line_signature(body)).status_code >= 500
+        assert client.post("/api/web/messages", json=web).status_code >= 500
+    # The senders retry once the store is back: each message is stored exactly once.
+    assert tg_post(client, update).status_code == 200
+    assert line_post(client, body, line_signature(body)).status_code == 200
+    assert client.post("/api/web/messages", json=web).status_code == 202
+    assert len(rows_for(gw, f"telegram:{user_id}")) == 1
+    assert len(rows_for(gw, f"line:{line_user}")) == 1
+    assert len(rows_for(gw, f"web:{web['session']}")) == 1
 
 
 # --- the gateway is still answering afterwards ------------------------------------------------------
