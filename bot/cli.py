@@ -634,6 +634,105 @@ def trainer_rollback() -> None:
     click.echo(f"Model sebelumnya dipulihkan: {previous.name} (model id {model_id}).")
 
 
+# --- bench ----------------------------------------------------------------------------------
+
+
+@main.group(invoke_without_command=True)
+@click.option("--citizens", default=50, show_default=True, help="simulated citizens talking at once")
+@click.option("--think", default=2.0, show_default=True, help="seconds between the bot's answer and the next message")
+@click.option("--saturate", is_flag=True, help="no pause between turns (highest throughput)")
+@click.option("--ramp", type=float, default=None, help="seconds over which citizens start (default: --think)")
+@click.option("--timeout", default=60.0, show_default=True, help="seconds to wait for one answer")
+@click.option(
+    "--bare",
+    type=click.Choice(["same", "default", "none"]),
+    default="same",
+    show_default=True,
+    help="bare-Rasa comparison: the same Rasa server, a second one with Rasa's default stores, or none",
+)
+@click.option("--use-running", is_flag=True, help="drive the running Rasa + action server (ADUAN_* URLs)")
+@click.option("--profile", type=click.Choice(["default"]), default="default", show_default=True)
+@click.option("--database-url", default=None, help="ticket store for a started stack (default: a fresh SQLite)")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None, help="default: reports/")
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    citizens: int,
+    think: float,
+    saturate: bool,
+    ramp: float | None,
+    timeout: float,
+    bare: str,
+    use_running: bool,
+    profile: str,
+    database_url: str | None,
+    report_dir: Path | None,
+) -> None:
+    """Concurrent citizens through the Telegram fake vs. bare Rasa: latency, throughput, memory."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bench.load import BenchConfig, run
+
+    if citizens < 1:
+        _fail("--citizens harus minimal 1.")
+    config = BenchConfig(
+        citizens=citizens,
+        think=think,
+        saturate=saturate,
+        ramp=ramp,
+        timeout=timeout,
+        bare=bare,
+        use_running=use_running,
+        profile=profile,
+        database_url=database_url,
+        report_dir=report_dir or REPO_ROOT / "reports",
+    )
+    report, out = run(config)
+    ours, ratios = report["ours"], report["ratios"]
+    click.echo(
+        f"ours: p95 {ours['latency_ms']['p95']} ms, {ours['turns_per_s']} turns/s, "
+        f"{ours['completed']}/{ours['conversations']} conversations, {ours['errors']} errors"
+    )
+    if report["bare_rasa"]:
+        bare_s = report["bare_rasa"]
+        click.echo(f"bare: p95 {bare_s['latency_ms']['p95']} ms, {bare_s['turns_per_s']} turns/s")
+        click.echo(f"ours/bare: p95 {ratios['p95']}x, throughput {ratios['turns_per_s']}x")
+    click.echo(f"peak RSS: {report['peak_rss_mb']} (total {report['peak_rss_total_mb']} MB)")
+    click.echo(f"report: {out}")
+
+
+@bench.command("nlu")
+@click.option("--messages", default=1000, show_default=True)
+@click.option("--model", default=None, help="model archive (default: models/aduan.tar.gz)")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None, help="default: reports/")
+def bench_nlu(messages: int, model: str | None, report_dir: Path | None) -> None:
+    """Model load time and parse latency p50/p95 over N messages (in .venv-rasa); JSON under reports/bench/."""
+    from datetime import UTC, datetime
+
+    args = ["--messages", str(messages)] + (["--model", model] if model else [])
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONWARNINGS="ignore", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [str(_rasa_python()), "-m", "bench.nlu_speed", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        sys.exit(result.returncode)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    out = (report_dir or REPO_ROOT / "reports") / "bench" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-nlu.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    parse = figures["parse_ms"]
+    click.echo(
+        f"model load {figures['model_load_s']} s; parse over {figures['messages']} messages: "
+        f"p50 {parse['p50']} ms, p95 {parse['p95']} ms ({figures['parses_per_s']}/s)"
+    )
+    click.echo(f"report: {out}")
+
+
 # --- dev ------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import nlu.speedups  # noqa: F401  (side effect: Rasa's action-result schema checked once, not per call)
 from nlu.extract import DEFAULT_CITY, extract, load_gazetteer
 from nlu.normalize import DEFAULT_DICTIONARY, load_dictionary, normalize
 

@@ -17,8 +17,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.gateway.channels.line import InvalidSignature, LineChannel
-from bot.gateway.channels.telegram import TelegramChannel
+from bot.gateway.channels.line import InvalidSignature, LineChannel, MalformedBody
+from bot.gateway.channels.telegram import MalformedUpdate, TelegramChannel
 from bot.gateway.channels.web import WebChannel
 from bot.gateway.health import health
 from bot.gateway.inbox import Inbox
@@ -191,9 +191,14 @@ def create_app(settings: Settings) -> Starlette:
             body = await request.json()
         except ValueError:
             return JSONResponse({"error": "body harus JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "body harus objek JSON"}, status_code=400)
         session_id = str(body.get("session") or "").strip()
         if not session_id or len(session_id) > 64:
             return JSONResponse({"error": "session wajib diisi"}, status_code=400)
+        fields = [body.get(k) for k in ("id", "text", "payload")]
+        if not all(v is None or isinstance(v, str) for v in fields) or len(body.get("id") or "") > 64:
+            return JSONResponse({"error": "id, text dan payload harus teks"}, status_code=400)
         text = body.get("text")
         if isinstance(text, str) and len(text) > MAX_TEXT * 4:
             text = text[: MAX_TEXT * 4]  # still refused politely by the pipeline, without storing megabytes
@@ -201,7 +206,7 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"stored": stored}, status_code=202)
 
     async def web_get(request: Request) -> Response:
-        session_id = request.query_params.get("session", "")
+        session_id = request.query_params.get("session", "").replace("\x00", "")  # as stored (inbox.without_nul)
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
@@ -216,7 +221,12 @@ def create_app(settings: Settings) -> Starlette:
             data = await request.json()
         except ValueError:
             return PlainTextResponse("bad json", status_code=400)
-        accepted = await gateway.telegram.handle_webhook(data, request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+        try:
+            accepted = await gateway.telegram.handle_webhook(
+                data, request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+            )
+        except MalformedUpdate:
+            return PlainTextResponse("bad update", status_code=400)
         return PlainTextResponse("OK" if accepted else "forbidden", status_code=200 if accepted else 403)
 
     async def line_webhook(request: Request) -> Response:
@@ -227,6 +237,8 @@ def create_app(settings: Settings) -> Starlette:
             await gateway.line.handle_webhook(body, request.headers.get("X-Line-Signature"))
         except InvalidSignature:
             return PlainTextResponse("invalid signature", status_code=400)
+        except MalformedBody:
+            return PlainTextResponse("bad body", status_code=400)
         return PlainTextResponse("OK")
 
     app = Starlette(

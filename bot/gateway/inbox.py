@@ -10,7 +10,7 @@ keeps failing is given up after a bounded number of attempts (`failed`) and the 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,7 @@ class Inbox:
 
     def store(self, msg: Inbound) -> int | None:
         """Insert the message; None when this update/event id was already stored (a redelivery)."""
+        msg = without_nul(msg)
         try:
             with self.sessions() as session, session.begin():
                 row = m.InboundMessage(
@@ -130,6 +131,32 @@ class Inbox:
             ).all()
             session.expunge_all()
             return list(rows)
+
+
+def without_nul(msg: Inbound) -> Inbound:
+    """The message minus U+0000, the one character PostgreSQL text and JSONB cannot hold.
+
+    Left in, it fails the insert on every retry: the webhook answers 5xx forever and, in long
+    polling, the update blocks every later one.
+    """
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\x00", "")
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return replace(
+        msg,
+        external_id=clean(msg.external_id),
+        user_id=clean(msg.user_id),
+        chat_id=clean(msg.chat_id),
+        text=clean(msg.text),
+        payload=clean(msg.payload),
+    )
 
 
 class LeaseLost(Exception):

@@ -72,6 +72,10 @@ class InvalidSignature(Exception):
     pass
 
 
+class MalformedBody(Exception):
+    """Correctly signed, but not a webhook body LINE sends (answered 400, nothing stored)."""
+
+
 def action_card(text: str, buttons: list[dict[str, Any]]) -> FlexMessage:
     """A Flex bubble of postback buttons (LINE's answer to Telegram's inline keyboard)."""
     title = text.splitlines()[0][:MAX_FLEX_TITLE] if text.strip() else "Tindakan"
@@ -177,6 +181,8 @@ class LineChannel:
             events = self.parser.parse(body.decode("utf-8"), signature or "")
         except (InvalidSignatureError, UnicodeDecodeError) as exc:  # LINE never sends either
             raise InvalidSignature(str(exc)) from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # signed garbage: not JSON, no events
+            raise MalformedBody(f"{type(exc).__name__}: {exc}") from exc
         inbound = [i for i in (self._translate(e) for e in events) if i is not None]
         stored = 0
         for item in inbound:

@@ -47,6 +47,10 @@ class StoreFailed(Exception):
     """An update could not be written to the inbox; it must not be acknowledged."""
 
 
+class MalformedUpdate(Exception):
+    """Sent with the right secret, but not an update Telegram sends (answered 400, nothing stored)."""
+
+
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Split at paragraph, then line, then word boundaries so no part exceeds Telegram's limit."""
     parts: list[str] = []
@@ -236,13 +240,19 @@ class TelegramChannel:
             self._store_failed.discard(update.update_id)
             raise StoreFailed(update.update_id)
 
-    async def handle_webhook(self, data: dict[str, Any], secret_header: str | None) -> bool:
+    async def handle_webhook(self, data: Any, secret_header: str | None) -> bool:
         """Store a webhook update; False when the secret header is wrong (nothing stored)."""
         if not self.webhook_secret or not hmac.compare_digest(
             (secret_header or "").encode(), self.webhook_secret.encode()
         ):
             return False
-        await self.handle_update(Update.de_json(data, self.app.bot))
+        try:
+            update = Update.de_json(data, self.app.bot) if isinstance(data, dict) else None
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            raise MalformedUpdate(f"{type(exc).__name__}: {exc}") from exc
+        if update is None:
+            raise MalformedUpdate("not a JSON object")
+        await self.handle_update(update)
         return True
 
     # --- inbound: translate only --------------------------------------------------------------

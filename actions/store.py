@@ -1,0 +1,64 @@
+"""Ticket-store calls off the action server's event loop.
+
+rasa_sdk serves every action on one asyncio loop; a blocking SQLAlchemy call made there stalls
+all other citizens' actions until the database answers. Actions await `call(service.method, ...)`
+instead: the call runs in a small dedicated thread pool, sized below the engine's connection pool
+(5 + 10 overflow), so waiting on a connection never becomes a pool timeout.
+
+    from actions.store import call
+    tickets = await call(ticket_service().for_citizen, channel, user_id, limit=RECENT)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MAX_THREADS = 8
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="aduan-store")
+        return _executor
+
+
+async def call(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run the blocking `fn(*args, **kwargs)` in the store's thread pool; its result or exception comes back here.
+
+    Context variables (request ids for logs) are carried into the thread, as `asyncio.to_thread` does.
+    """
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(_pool(), functools.partial(context.run, fn, *args, **kwargs))
+
+
+def offloaded(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Decorator form of `call` for a blocking helper: `@offloaded def lookup(...)` becomes awaitable."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await call(fn, *args, **kwargs)
+
+    return wrapper
+
+
+def shutdown() -> None:
+    """Let running calls finish and release the threads (tests, orderly exit)."""
+    global _executor
+    with _executor_lock:
+        executor, _executor = _executor, None
+    if executor is not None:
+        executor.shutdown(wait=True)
