@@ -467,10 +467,12 @@ def nlu_predict(file: str, model: str | None) -> None:
 @click.option("--quick", is_flag=True, help="held-out only, skip cross-validation")
 @click.option("--only", default="", help="subset of pipelines: ours,rasa_default,tfidf_svm")
 @click.option("--default-cv-epochs", default=10, show_default=True, help="default recipe epochs inside CV")
+@click.option("--default-epochs", default=0, show_default=True, help="default recipe epochs, held-out (0 = 100)")
 @click.option("--sweep", is_flag=True, help="compare our pipeline's variants instead (reports/nlu_sweep.md)")
-def nlu_eval(folds: int, quick: bool, only: str, default_cv_epochs: int, sweep: bool) -> None:
+def nlu_eval(folds: int, quick: bool, only: str, default_cv_epochs: int, default_epochs: int, sweep: bool) -> None:
     """Held-out and k-fold scores against two baselines; writes reports/nlu.md and PNGs."""
     args = ["--folds", str(folds), "--default-cv-epochs", str(default_cv_epochs)]
+    args += ["--default-epochs", str(default_epochs)]
     args += (["--quick"] if quick else []) + (["--only", only] if only else []) + (["--sweep"] if sweep else [])
     _run_nlu_tool("nlu.tools.evaluate", args)
 

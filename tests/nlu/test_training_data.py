@@ -33,7 +33,12 @@ def all_examples(paths: list[Path]) -> dict[str, list[str]]:
 
 
 TRAIN = all_examples(sorted(DATA.rglob("*.yml")))
-HELD = all_examples(sorted((HELDOUT / "heldout").glob("*.yml")) + [HELDOUT / "heldout_conversation.yml"])
+HELD = all_examples(
+    sorted((HELDOUT / "heldout").glob("*.yml"))
+    + sorted((HELDOUT / "heldout_formal").glob("*.yml"))
+    + [HELDOUT / "heldout_conversation.yml"]
+)
+FORMAL = all_examples(sorted((DATA / "complaints_formal").glob("*.yml")))
 CATEGORIES = load_taxonomy().categories
 
 
@@ -51,6 +56,20 @@ def test_heldout_has_25_per_category_and_never_overlaps_training() -> None:
         assert len(HELD[category.intent]) >= 25, category.id
     leaked = [t for texts in HELD.values() for t in texts if t.lower() in train_texts]
     assert leaked == []
+
+
+def test_formal_complaints_cover_every_category_and_only_complaints() -> None:
+    """data/nlu/complaints_formal: long, formal complaints for every category (issue 12)."""
+    for category in CATEGORIES.values():
+        assert len(set(FORMAL[category.intent])) >= 30, category.id
+    assert set(FORMAL) == {c.intent for c in CATEGORIES.values()}
+
+
+def test_no_pure_question_left_in_complaint_training_data() -> None:
+    """Questions asking how/what/where are `faq` (answered, never filed); a complaint may still end in '?'."""
+    openers = ("bagaimana cara", "gimana cara", "syarat ", "cara ", "berapa biaya", "pripun carane", "kumaha carana")
+    complaints = [t for intent, texts in TRAIN.items() if intent.startswith("complaint_") for t in texts]
+    assert [t for t in complaints if t.lower().startswith(openers) and t.endswith("?")] == []
 
 
 def test_conversation_intents_are_covered() -> None:
