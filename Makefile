@@ -44,8 +44,10 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# The category parts of domain.yml and data/rules_categories.yml are generated from data/categories.yml.
 # Rasa skips training when the newest model in models/ matches data and config (fingerprint).
 train: setup
+	$(PY) -m nlu.tools.categories
 	$(RASA) train --fixed-model-name aduan --out models
 
 db: $(STAMP_APP)

@@ -23,6 +23,7 @@ from bot.config import REPO_ROOT, Settings
 from bot.rasa_endpoints import write_endpoints
 from bot.store.migrate import upgrade
 from bot.tickets import TicketService
+from nlu.tools.categories import generate as generate_categories
 
 RASA_BIN = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
 APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
@@ -54,6 +55,7 @@ def ensure_model() -> Path:
     Trained into a temporary folder and moved into place atomically, so a Rasa server started by
     another test session never reads a half-written archive.
     """
+    generate_categories(REPO_ROOT)  # like `make train`: domain intents and form rule from categories.yml
     with tempfile.TemporaryDirectory(dir=REPO_ROOT / "models") as tmp:
         subprocess.run(
             [str(RASA_BIN), "train", "--fixed-model-name", "aduan", "--out", tmp],
