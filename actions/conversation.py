@@ -22,6 +22,8 @@ INTENT_LABELS = {
     "give_rating": "Memberi nilai",
     "thanks": "Berterima kasih",
     "goodbye": "Berpamitan",
+    "faq": "Bertanya",
+    "ask_info": "Bertanya / minta informasi",
 }
 NOT_OFFERED = {"nlu_fallback", "out_of_scope", "chitchat", "affirm", "deny", "bot_challenge"}
 

@@ -33,6 +33,11 @@ from bot.store.db import session_factory
 CODE_ATTEMPTS = 8
 
 
+def is_foreign_key_error(exc: IntegrityError) -> bool:
+    """SQLite says 'FOREIGN KEY constraint failed'; PostgreSQL 'violates foreign key constraint'."""
+    return "foreign key" in str(exc.orig).lower()
+
+
 class TicketNotFound(LookupError):
     """No ticket with that code (or not one the asker may see)."""
 
@@ -53,6 +58,8 @@ class NewTicket:
     nlu_confidence: float | None = None
     photos: Sequence[str] = ()
     idempotency_key: str | None = None
+    kind: str = "pengaduan"
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class TicketView:
     rating: int | None
     photos: tuple[str, ...] = ()
     events: tuple[EventView, ...] = field(default=())
+    kind: str = "pengaduan"
+    urgent: bool = False
 
     @property
     def status_label(self) -> str:
@@ -214,6 +223,8 @@ class TicketService:
                         chat_id=new.chat_id,
                         nlu_confidence=new.nlu_confidence,
                         idempotency_key=new.idempotency_key,
+                        kind=new.kind,
+                        urgent=new.urgent,
                         created_at=now,
                         updated_at=now,
                         due_at=due_at,
@@ -252,6 +263,11 @@ class TicketService:
             except IntegrityError as exc:  # code, citizen or retried request raced another writer
                 if new.idempotency_key and (existing := self._by_idempotency_key(new.idempotency_key)):
                     return existing
+                if is_foreign_key_error(exc):  # not a race: retrying cannot help, and the code is not to blame
+                    raise RuntimeError(
+                        f"ticket refers to a missing row (OPD {category.opd_id!r} not synced? run `aduan db upgrade`):"
+                        f" {exc.orig}"
+                    ) from exc
                 last_error = exc
         raise RuntimeError(f"could not allocate a unique ticket code: {last_error}")
 
@@ -446,6 +462,8 @@ class TicketService:
             resolved_at=ticket.resolved_at,
             closed_at=ticket.closed_at,
             rating=ticket.rating,
+            kind=ticket.kind,
+            urgent=ticket.urgent,
             photos=tuple(a.file_ref for a in ticket.attachments if a.kind == "photo"),
             events=tuple(
                 EventView(e.actor, e.from_status, e.to_status, e.from_opd, e.to_opd, e.note, e.created_at)
