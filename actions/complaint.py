@@ -18,9 +18,11 @@ from actions.common import (
     category_label,
     complaint_ranking,
     confident_category,
+    emergency_numbers,
     is_fallback,
     latest_free_text,
     latest_intent,
+    location_kind,
     sender,
     taxonomy,
     ticket_service,
@@ -52,13 +54,20 @@ def is_descriptive(text: str) -> bool:
 
 
 def location_from_entities(tracker: Tracker) -> str | None:
-    """A location when the message names an RT/RW or a kelurahan/kecamatan of the city."""
+    """What the message says about where: streets, gang, landmarks, numbers, RT/RW, kelurahan, kecamatan."""
     parts: list[str] = []
-    for entity, prefix in (("rt_rw", ""), ("kelurahan", "Kel. "), ("kecamatan", "Kec. ")):
-        values = list(tracker.get_latest_entity_values(entity))
-        if values:
-            parts.append(prefix + values[0])
+    for entity, prefix in (("place", ""), ("rt_rw", ""), ("kelurahan", "Kel. "), ("kecamatan", "Kec. ")):
+        for value in tracker.get_latest_entity_values(entity):
+            text = prefix + str(value)
+            if not any(text.lower() in p.lower() for p in parts):
+                parts.append(text)
+            if entity != "place":
+                break
     return ", ".join(parts) if parts else None
+
+
+HARDSHIP = {"bansos", "kesehatan", "adminduk", "air_bersih", "pendidikan"}
+"""Problems that weigh on a household get a line of understanding; the rest an apology for the trouble."""
 
 
 class ActionStartComplaint(Action):
@@ -73,10 +82,28 @@ class ActionStartComplaint(Action):
         fresh: dict[str, Any] = {}
         intent, _ = latest_intent(tracker)
         text = latest_free_text(tracker)
-        if taxonomy().category_for_intent(intent) is not None and is_descriptive(text):
+        is_complaint = taxonomy().category_for_intent(intent) is not None
+        if is_complaint and text and list(tracker.get_latest_entity_values("danger")):
+            # Danger to people or property: the numbers at once, then only the location.
+            dispatcher.utter_message(response="utter_emergency", **emergency_numbers())
+            fresh.update(classify(tracker))
+            fresh.update(
+                complaint_text=text,
+                category=fresh.get("category") or "bencana",
+                location=location_from_entities(tracker),
+                photo="tidak",
+                privacy="biasa",
+                confirmed="ya",
+                urgent=True,
+            )
+        elif is_complaint and is_descriptive(text):
             fresh["complaint_text"] = text
             fresh.update(classify(tracker))
-            fresh["location"] = location_from_entities(tracker)
+            fresh["location_guess"] = location_from_entities(tracker)  # confirmed, never asked again
+            category = fresh.get("category")
+            if category:
+                hardship = category in HARDSHIP
+                dispatcher.utter_message(response="utter_empathy_hardship" if hardship else "utter_empathy_frustration")
         elif intent == "give_location":
             fresh["location"] = text
         events.update({slot: value for slot, value in fresh.items() if value is not None})
@@ -149,9 +176,23 @@ class ValidateComplaintForm(FormValidationAction):
         result: dict[str, Any] = {"complaint_text": text}
         if tracker.get_slot("requested_slot") == "complaint_text" or not tracker.get_slot("category"):
             result.update(classify(tracker))
-            if not tracker.get_slot("location"):
-                result["location"] = location_from_entities(tracker)
+            if not tracker.get_slot("location") and not tracker.get_slot("location_guess"):
+                result["location_guess"] = location_from_entities(tracker)
         return result
+
+    async def extract_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer to "Lokasinya di …, betul?": yes takes the guess, no asks for the location."""
+        guess = tracker.get_slot("location_guess")
+        if tracker.get_slot("requested_slot") != "location" or not guess:
+            return {}
+        intent, _ = latest_intent(tracker)
+        if intent == "affirm":
+            return {"location": guess, "location_guess": None}
+        if intent == "deny":
+            return {"location_guess": None}
+        return {}
 
     async def extract_category(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -210,7 +251,8 @@ class ValidateComplaintForm(FormValidationAction):
                 return {"photo": "ada", "photo_refs": refs + new_refs}
         if refs:
             return {"photo": "ada", "photo_refs": refs}
-        dispatcher.utter_message(response="utter_photo_skipped")
+        if not tracker.get_slot("urgent"):  # an emergency is never asked for a photo
+            dispatcher.utter_message(response="utter_photo_skipped")
         return {"photo": "tidak", "photo_refs": []}
 
     @skip_none
@@ -232,6 +274,8 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if tracker.get_slot("urgent") and value == "ya" and tracker.get_slot("requested_slot") != "confirmed":
+            return {"confirmed": "ya"}  # an emergency is filed as soon as the location is known
         typed = tracker.latest_message.get("text") or ""
         answers = [read_confirmation(typed) if not typed.startswith("/") else None, read_confirmation(str(value))]
         # "lokasinya salah" is classified as deny: the field named in the words wins over the intent.
@@ -265,6 +309,25 @@ class ActionAskCategory(Action):
         ]
         buttons.append({"title": "Lainnya / tidak yakin", "payload": f'/choose_category{{"category":"{FALLBACK_ID}"}}'})
         dispatcher.utter_message(response="utter_ask_category", buttons=buttons)
+        return []
+
+
+class ActionAskLocation(Action):
+    """Confirm a location the citizen already gave; otherwise ask in words that fit the category."""
+
+    def name(self) -> str:
+        return "action_ask_location"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        guess = tracker.get_slot("location_guess")
+        if guess:
+            dispatcher.utter_message(response="utter_confirm_location", guess=mask_text(guess))
+        elif tracker.get_slot("urgent"):
+            dispatcher.utter_message(response="utter_ask_location_urgent")
+        elif location_kind(tracker.get_slot("category")) == "layanan":
+            dispatcher.utter_message(response="utter_ask_location_service")
+        else:
+            dispatcher.utter_message(response="utter_ask_location")
         return []
 
 
@@ -318,6 +381,7 @@ class ActionSubmitComplaint(Action):
             nlu_confidence=tracker.get_slot("category_confidence"),
             photos=tuple(tracker.get_slot("photo_refs") or ()),
             idempotency_key=f"{tracker.sender_id}:{message_id}" if message_id else None,
+            urgent=bool(tracker.get_slot("urgent")),
         )
         try:
             ticket = ticket_service().create_ticket(new)
@@ -326,6 +390,8 @@ class ActionSubmitComplaint(Action):
             dispatcher.utter_message(response="utter_ticket_failed")
             return [SlotSet("confirmed", None), FollowupAction("complaint_form")]
         response = "utter_ticket_created_coordinator" if is_fallback(category_id) else "utter_ticket_created"
+        if new.urgent:
+            response = "utter_ticket_created_urgent"
         dispatcher.utter_message(
             response=response,
             code=ticket.code,
