@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -132,23 +133,43 @@ CONFIRM_WORDS = (
     "nggih",
     "leres",
     "sudah",
+    "udah",
+    "udh",
+    "sdh",
+    "bener",
+    "cocok",
+    "pas",
+)
+# "gak ada yg salah", "tidak ada yang perlu diubah", "gak ada, kirim aja": nothing to change means send.
+NOTHING_TO_CHANGE = re.compile(
+    r"\b(?:gak|ga|gk|nggak|ngga|enggak|tidak|tdk|ndak)\s+ada\b(?:\s+(?:yg|yang))?(?:\s+(?:salah|keliru|diubah|perlu))?"
+    r"|\bgada\b",
+    re.IGNORECASE,
 )
 
 
 def read_confirmation(value: str) -> str | None:
     """The summary's answer from a button value or typed text: 'ya', 'ubah', a field name, or None."""
     text = value.strip().lower()
-    if text in ("ya", "ubah") or text in EDITABLE_FIELDS:
+    if text in ("ya", "ubah", "kembali") or text in EDITABLE_FIELDS:
         return text
     words = {w.removesuffix("nya") for w in text.replace(",", " ").replace(".", " ").split()}
     for field, keys in FIELD_WORDS.items():
         if words & set(keys):
             return field
+    if words & {"kembali", "balik"} or "gak jadi" in text or "tidak jadi" in text:
+        return "kembali"
+    if NOTHING_TO_CHANGE.search(text):
+        return "ya"
     if words & set(CHANGE_WORDS):
         return "ubah"
     if words & set(CONFIRM_WORDS):
         return "ya"
     return None
+
+
+PRIVACY_NUMBERS = {"1": "biasa", "2": "anonim", "3": "rahasia"}
+PRIVACY_QUESTION = re.compile(r"\?|\b(?:beda|bedanya|apa itu|apa sih|maksud|maksudnya|artinya|gimana|bagaimana)\b")
 
 
 def skip_none(validate: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -259,7 +280,12 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_privacy(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").lower()
+        text = str(value or "").strip().lower()
+        if PRIVACY_QUESTION.search(text):  # "apa bedanya anonim sama rahasia?" is a question, not a choice
+            dispatcher.utter_message(response="utter_privacy_explain")
+            return {"privacy": None}
+        if text in PRIVACY_NUMBERS:
+            return {"privacy": PRIVACY_NUMBERS[text]}
         for key, words in (
             ("anonim", ("anonim", "anonym", "sembunyi", "samarkan")),
             ("rahasia", ("rahasia", "konfidensial", "privat")),
@@ -291,6 +317,8 @@ class ValidateComplaintForm(FormValidationAction):
             return reset
         if answer == "ubah":
             return {"confirmed": None, "editing": True}
+        if answer == "kembali":  # back from the edit menu to the summary
+            return {"confirmed": None, "editing": False}
         editing = bool(tracker.get_slot("editing"))
         dispatcher.utter_message(response="utter_choose_field_unclear" if editing else "utter_confirm_unclear")
         return {"confirmed": None, "editing": editing}

@@ -21,6 +21,8 @@ from bot.tickets import NewTicket
 
 logger = logging.getLogger(__name__)
 
+FAQ_RESPONSES = "utter_faq"
+"""Answers are `utter_faq/<topic>` in data/nlu/faq.yml."""
 FAQ_CONFIDENCE = 0.5
 """Below this the FAQ answer is not given: a wrong answer is worse than forwarding the question."""
 
@@ -32,8 +34,9 @@ def faq_answer(tracker: Tracker) -> str | None:
         return None
     selector: dict[str, Any] = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
     response = selector.get("response") or {}
-    name = response.get("utter_action")
-    return name if name and float(response.get("confidence") or 0.0) >= FAQ_CONFIDENCE else None
+    name = str(response.get("utter_action") or "")
+    confident = float(response.get("confidence") or 0.0) >= FAQ_CONFIDENCE
+    return name if name.startswith(FAQ_RESPONSES + "/") and confident else None
 
 
 def question_category(tracker: Tracker) -> str | None:

@@ -15,6 +15,7 @@ from bot.domain.codes import find_codes
 from bot.domain.lifecycle import Status
 from bot.masking import mask_text
 from bot.tickets import TicketView
+from nlu.patterns import CODE_RE
 
 RECENT = 5
 _RATING_RE = re.compile(r"(?<!\d)([1-5])(?!\d)")
@@ -96,7 +97,7 @@ class ActionRateTicket(Action):
             return []
         ticket = resolved[0]
         stars = text.count("⭐")
-        match = _RATING_RE.search(text.replace(ticket.code, ""))
+        match = _RATING_RE.search(CODE_RE.sub(" ", text))  # any spelling of a code ("adu-k7x3m9p") is not a rating
         rating = int(match.group(1)) if match else stars if 1 <= stars <= 5 else None
         if rating is None:
             dispatcher.utter_message(response="utter_ask_rating", code=ticket.code)
