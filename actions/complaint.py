@@ -172,6 +172,15 @@ PRIVACY_NUMBERS = {"1": "biasa", "2": "anonim", "3": "rahasia"}
 PRIVACY_QUESTION = re.compile(r"\?|\b(?:beda|bedanya|apa itu|apa sih|maksud|maksudnya|artinya|gimana|bagaimana)\b")
 
 
+def is_new_complaint(tracker: Tracker, typed: str) -> bool:
+    """A typed message at the summary that is itself a complaint (not a correction of this one)."""
+    if typed.startswith("/") or not is_descriptive(typed) or len(typed.split()) < 4:
+        return False
+    if read_confirmation(typed) in EDITABLE_FIELDS:
+        return False
+    return confident_category(tracker) is not None
+
+
 def skip_none(validate: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     """A slot being cleared (None) needs no validation and no message to the citizen."""
 
@@ -303,6 +312,15 @@ class ValidateComplaintForm(FormValidationAction):
         if tracker.get_slot("urgent") and value == "ya" and tracker.get_slot("requested_slot") != "confirmed":
             return {"confirmed": "ya"}  # an emergency is filed as soon as the location is known
         typed = tracker.latest_message.get("text") or ""
+        if is_new_complaint(tracker, typed):
+            # "oh iya satu lg, lampu jalan di gg kenanga jg mati": kept as the next report, never lost.
+            dispatcher.utter_message(response="utter_next_complaint_noted")
+            return {
+                "confirmed": None,
+                "next_complaint": typed,
+                "next_category": confident_category(tracker),
+                "editing": bool(tracker.get_slot("editing")),
+            }
         answers = [read_confirmation(typed) if not typed.startswith("/") else None, read_confirmation(str(value))]
         # "lokasinya salah" is classified as deny: the field named in the words wins over the intent.
         answer = next((a for a in answers if a in EDITABLE_FIELDS), None) or next((a for a in answers if a), None)
@@ -427,7 +445,18 @@ class ActionSubmitComplaint(Action):
             opd=ticket.opd_name,
             due=ticket.due_text,
         )
-        return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("ticket_code", ticket.code)]
+        events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("ticket_code", ticket.code)]
+        following = tracker.get_slot("next_complaint")
+        if following:  # the complaint the citizen added at the summary becomes the next report
+            dispatcher.utter_message(response="utter_next_complaint_start", complaint=mask_text(following))
+            events += [
+                SlotSet("next_complaint", None),
+                SlotSet("next_category", None),
+                SlotSet("complaint_text", following),
+                SlotSet("category", tracker.get_slot("next_category")),
+                FollowupAction("complaint_form"),
+            ]
+        return events
 
 
 class ActionCancelComplaint(Action):

@@ -62,3 +62,59 @@ async def test_rating_with_a_lowercase_code_keeps_the_given_stars(store: TicketS
     d = CollectingDispatcher()
     await tickets.ActionRateTicket().run(d, tracker(sender="line:U9", text=text, intent="give_rating"), DOMAIN)
     assert store.get(t.code).rating == 5
+
+
+async def test_second_complaint_at_the_summary_becomes_the_next_report(store: TicketService) -> None:
+    typed = "oh iya satu lg, lampu jalan di gg kenanga jg mati min"
+    form = complaint.ValidateComplaintForm()
+    d = CollectingDispatcher()
+    t = tracker(
+        text=typed,
+        intent="complaint_penerangan_jalan",
+        confidence=0.9,
+        slots={"requested_slot": "confirmed"},
+    )
+    result = form.validate_confirmed(typed, d, t, DOMAIN)
+    assert result["confirmed"] is None and result["next_complaint"] == typed
+    assert result["next_category"] == "penerangan_jalan"
+    assert d.messages[-1]["response"] == "utter_next_complaint_noted"
+
+    slots = {
+        "complaint_text": "sampah di TPS tidak diangkut seminggu",
+        "category": "lingkungan",
+        "location": "TPS pasar legi",
+        "privacy": "biasa",
+        "next_complaint": typed,
+        "next_category": "penerangan_jalan",
+    }
+    done = CollectingDispatcher()
+    events = await complaint.ActionSubmitComplaint().run(
+        done, tracker(sender="web:two", slots=slots, intent="affirm"), DOMAIN
+    )
+    assert [m["response"] for m in done.messages] == ["utter_ticket_created", "utter_next_complaint_start"]
+    assert len(store.for_citizen("web", "two")) == 1
+    follow = [e for e in events if e.get("event") == "followup"]
+    assert follow and follow[0]["name"] == "complaint_form"
+    sets = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert sets["complaint_text"] == typed and sets["category"] == "penerangan_jalan"
+
+
+async def test_angry_emoji_gets_no_odd_guesses() -> None:
+    import actions.conversation as conversation
+
+    d = CollectingDispatcher()
+    t = tracker(
+        text="😡😡😡", intent="nlu_fallback", ranking=[("nlu_fallback", 0.5), ("give_rating", 0.3), ("greet", 0.2)]
+    )
+    await conversation.ActionDefaultAskAffirmation().run(d, t, DOMAIN)
+    assert d.messages[0]["response"] == "utter_feeling_no_words"
+    assert [b["payload"] for b in d.messages[0]["buttons"]] == ["/start_report", "/ask_human"]
+
+
+@pytest.mark.parametrize(("text", "response"), [("assalamualaikum min", "utter_greet_salam"), ("halo", "utter_greet")])
+async def test_salam_is_answered_with_waalaikumsalam(text: str, response: str) -> None:
+    import actions.conversation as conversation
+
+    d = CollectingDispatcher()
+    await conversation.ActionGreet().run(d, tracker(text=text, intent="greet"), DOMAIN)
+    assert d.messages[0]["response"] == response
