@@ -358,15 +358,31 @@ class ActionAskCategory(Action):
         return []
 
 
+def times_asked(tracker: Tracker, slot: str) -> int:
+    """How many times in a row the form has already asked for `slot` (its trailing requested_slot events)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "requested_slot":
+            if event.get("value") != slot:
+                break
+            count += 1
+    return count
+
+
 class ActionAskLocation(Action):
-    """Confirm a location the citizen already gave; otherwise ask in words that fit the category."""
+    """Confirm a location the citizen already gave; otherwise ask in words that fit the category.
+
+    Never the same question a third time: after two answers that did not work, an example and a way out.
+    """
 
     def name(self) -> str:
         return "action_ask_location"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         guess = tracker.get_slot("location_guess")
-        if guess:
+        if times_asked(tracker, "location") >= 2:
+            dispatcher.utter_message(response="utter_ask_location_example")
+        elif guess:
             dispatcher.utter_message(response="utter_confirm_location", guess=mask_text(guess))
         elif tracker.get_slot("urgent"):
             dispatcher.utter_message(response="utter_ask_location_urgent")

@@ -123,3 +123,19 @@ def test_places_and_danger_are_extracted() -> None:
     assert set(values(FLOOD)["danger"]) == {"banjir", "terjebak"}
     assert "danger" not in values("min jalan depan SD 3 berlubang bgt, udh 2 org jatuh")
     assert "danger" not in values("pohon tumbang menutup jalan kampung")
+
+
+async def test_location_is_never_asked_the_same_way_a_third_time() -> None:
+    # The form records requested_slot=location after each question; the third question is the example.
+    asked_twice = [
+        {"event": "slot", "name": "requested_slot", "value": "location"},
+        {"event": "user", "text": "x"},
+        {"event": "slot", "name": "requested_slot", "value": "location"},
+        {"event": "user", "text": "y"},
+    ]
+    d = CollectingDispatcher()
+    await complaint.ActionAskLocation().run(d, tracker(events=asked_twice, slots={"category": "lingkungan"}), DOMAIN)
+    assert d.messages[-1]["response"] == "utter_ask_location_example"
+    once = CollectingDispatcher()
+    await complaint.ActionAskLocation().run(once, tracker(events=asked_twice[2:], slots={}), DOMAIN)
+    assert once.messages[-1]["response"] == "utter_ask_location"
