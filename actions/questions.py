@@ -55,7 +55,12 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response=answer)
             return [SlotSet("question", None), SlotSet("question_category", None)]
         if (tracker.active_loop or {}).get("name"):  # in the middle of a complaint: finish it first
-            dispatcher.utter_message(response="utter_question_after_form")
+            text = (tracker.latest_message.get("text") or "").lower()
+            about_privacy = tracker.get_slot("requested_slot") == "privacy" or any(
+                w in text for w in ("anonim", "rahasia", "identitas")
+            )
+            # "apa bedanya anonim sama rahasia?" is a question about the choice on screen: answer it.
+            dispatcher.utter_message(response="utter_privacy_explain" if about_privacy else "utter_question_after_form")
             return []
         category = question_category(tracker)
         dispatcher.utter_message(response="utter_offer_forward", opd=taxonomy().opd_for(category).name)

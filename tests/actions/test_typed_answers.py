@@ -118,3 +118,16 @@ async def test_salam_is_answered_with_waalaikumsalam(text: str, response: str) -
     d = CollectingDispatcher()
     await conversation.ActionGreet().run(d, tracker(text=text, intent="greet"), DOMAIN)
     assert d.messages[0]["response"] == response
+
+
+async def test_privacy_question_classified_as_a_question_is_still_answered() -> None:
+    from rasa_sdk import Tracker
+
+    import actions.questions as questions
+
+    t = tracker(text="apa bedanya anonim sama rahasia?", intent="ask_info", slots={"requested_slot": "privacy"})
+    state = t.current_state()
+    state["active_loop"] = {"name": "complaint_form"}
+    d = CollectingDispatcher()
+    await questions.ActionAnswerQuestion().run(d, Tracker.from_dict(state), DOMAIN)
+    assert d.messages[-1]["response"] == "utter_privacy_explain"
