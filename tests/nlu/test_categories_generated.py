@@ -38,3 +38,15 @@ def test_generator_rewrites_only_what_drifted(tmp_path: Path) -> None:
     assert "  - complaint_pemakaman\n" in (tmp_path / "domain.yml").read_text()
     assert "    - intent: complaint_pemakaman\n" in (tmp_path / "data" / "rules_categories.yml").read_text()
     assert generate(tmp_path) == [] and stale_files(tmp_path) == []
+
+
+def test_every_response_an_action_names_exists_in_the_domain() -> None:
+    """A response sent only from action code is easy to lose in an edit: each must be in domain.yml."""
+    import re
+
+    domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())
+    code = "\n".join(p.read_text() for p in (REPO_ROOT / "actions").glob("*.py"))
+    named = set(re.findall(r'"(utter_[a-z_]+)"', code)) - {"utter_faq", "utter_action"}
+    assert sorted(named - set(domain["responses"])) == []
+    for name, variants in domain["responses"].items():
+        assert len(variants) <= 2, name  # a response key swallowed by its neighbour shows up as extra variants
