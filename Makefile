@@ -48,9 +48,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-# Training is skipped before Rasa is even loaded when models/aduan.tar.gz was trained from the
+# The category parts of domain.yml and data/rules_categories.yml are generated from data/categories.yml;
+# training is then skipped, before Rasa is even loaded, when models/aduan.tar.gz was trained from the
 # current config, domain, data and nlu/ code (scripts/model_fingerprint.py, milliseconds).
 train: setup
+	@$(PY) -m nlu.tools.categories
 	@if $(PY) scripts/model_fingerprint.py check; then \
 	  echo ">> model up to date (models/aduan.tar.gz): no training needed"; \
 	else \

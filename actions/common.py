@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import yaml
 from rasa_sdk import Tracker
 
 from bot.config import get_settings
@@ -25,6 +26,8 @@ FORM_SLOTS = (
     "privacy",
     "confirmed",
     "editing",
+    "urgent",
+    "location_guess",
 )
 
 CONFIRM_BELOW = 0.6
@@ -45,6 +48,27 @@ def ticket_service() -> TicketService:
 
 def taxonomy() -> Taxonomy:
     return load_taxonomy()
+
+
+@lru_cache(maxsize=4)
+def _data_file(name: str) -> dict[str, Any]:
+    with open(get_settings().data_dir / name, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def emergency_numbers() -> dict[str, str]:
+    """The city's emergency numbers (data/city.yml), with national defaults for what it leaves out."""
+    numbers = {"umum": "112", "damkar": "113", "bpbd": "112", "ambulans": "119"}
+    numbers.update({k: str(v) for k, v in (_data_file("city.yml").get("emergency") or {}).items()})
+    return numbers
+
+
+def location_kind(category_id: str | None) -> str:
+    """`layanan` when the category's location is where a service was sought (categories.yml), else `kejadian`."""
+    for raw in _data_file("categories.yml").get("categories") or []:
+        if raw.get("id") == category_id:
+            return str(raw.get("ask_location") or "kejadian")
+    return "kejadian"
 
 
 def sender(tracker: Tracker) -> tuple[str, str]:

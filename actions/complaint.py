@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +19,11 @@ from actions.common import (
     category_label,
     complaint_ranking,
     confident_category,
+    emergency_numbers,
     is_fallback,
     latest_free_text,
     latest_intent,
+    location_kind,
     sender,
     taxonomy,
     ticket_service,
@@ -52,13 +55,20 @@ def is_descriptive(text: str) -> bool:
 
 
 def location_from_entities(tracker: Tracker) -> str | None:
-    """A location when the message names an RT/RW or a kelurahan/kecamatan of the city."""
+    """What the message says about where: streets, gang, landmarks, numbers, RT/RW, kelurahan, kecamatan."""
     parts: list[str] = []
-    for entity, prefix in (("rt_rw", ""), ("kelurahan", "Kel. "), ("kecamatan", "Kec. ")):
-        values = list(tracker.get_latest_entity_values(entity))
-        if values:
-            parts.append(prefix + values[0])
+    for entity, prefix in (("place", ""), ("rt_rw", ""), ("kelurahan", "Kel. "), ("kecamatan", "Kec. ")):
+        for value in tracker.get_latest_entity_values(entity):
+            text = prefix + str(value)
+            if not any(text.lower() in p.lower() for p in parts):
+                parts.append(text)
+            if entity != "place":
+                break
     return ", ".join(parts) if parts else None
+
+
+HARDSHIP = {"bansos", "kesehatan", "adminduk", "air_bersih", "pendidikan"}
+"""Problems that weigh on a household get a line of understanding; the rest an apology for the trouble."""
 
 
 class ActionStartComplaint(Action):
@@ -73,10 +83,28 @@ class ActionStartComplaint(Action):
         fresh: dict[str, Any] = {}
         intent, _ = latest_intent(tracker)
         text = latest_free_text(tracker)
-        if taxonomy().category_for_intent(intent) is not None and is_descriptive(text):
+        is_complaint = taxonomy().category_for_intent(intent) is not None
+        if is_complaint and text and list(tracker.get_latest_entity_values("danger")):
+            # Danger to people or property: the numbers at once, then only the location.
+            dispatcher.utter_message(response="utter_emergency", **emergency_numbers())
+            fresh.update(classify(tracker))
+            fresh.update(
+                complaint_text=text,
+                category=fresh.get("category") or "bencana",
+                location=location_from_entities(tracker),
+                photo="tidak",
+                privacy="biasa",
+                confirmed="ya",
+                urgent=True,
+            )
+        elif is_complaint and is_descriptive(text):
             fresh["complaint_text"] = text
             fresh.update(classify(tracker))
-            fresh["location"] = location_from_entities(tracker)
+            fresh["location_guess"] = location_from_entities(tracker)  # confirmed, never asked again
+            category = fresh.get("category")
+            if category:
+                hardship = category in HARDSHIP
+                dispatcher.utter_message(response="utter_empathy_hardship" if hardship else "utter_empathy_frustration")
         elif intent == "give_location":
             fresh["location"] = text
         events.update({slot: value for slot, value in fresh.items() if value is not None})
@@ -105,23 +133,52 @@ CONFIRM_WORDS = (
     "nggih",
     "leres",
     "sudah",
+    "udah",
+    "udh",
+    "sdh",
+    "bener",
+    "cocok",
+    "pas",
+)
+# "gak ada yg salah", "tidak ada yang perlu diubah", "gak ada, kirim aja": nothing to change means send.
+NOTHING_TO_CHANGE = re.compile(
+    r"\b(?:gak|ga|gk|nggak|ngga|enggak|tidak|tdk|ndak)\s+ada\b(?:\s+(?:yg|yang))?(?:\s+(?:salah|keliru|diubah|perlu))?"
+    r"|\bgada\b",
+    re.IGNORECASE,
 )
 
 
 def read_confirmation(value: str) -> str | None:
     """The summary's answer from a button value or typed text: 'ya', 'ubah', a field name, or None."""
     text = value.strip().lower()
-    if text in ("ya", "ubah") or text in EDITABLE_FIELDS:
+    if text in ("ya", "ubah", "kembali") or text in EDITABLE_FIELDS:
         return text
     words = {w.removesuffix("nya") for w in text.replace(",", " ").replace(".", " ").split()}
     for field, keys in FIELD_WORDS.items():
         if words & set(keys):
             return field
+    if words & {"kembali", "balik"} or "gak jadi" in text or "tidak jadi" in text:
+        return "kembali"
+    if NOTHING_TO_CHANGE.search(text):
+        return "ya"
     if words & set(CHANGE_WORDS):
         return "ubah"
     if words & set(CONFIRM_WORDS):
         return "ya"
     return None
+
+
+PRIVACY_NUMBERS = {"1": "biasa", "2": "anonim", "3": "rahasia"}
+PRIVACY_QUESTION = re.compile(r"\?|\b(?:beda|bedanya|apa itu|apa sih|maksud|maksudnya|artinya|gimana|bagaimana)\b")
+
+
+def is_new_complaint(tracker: Tracker, typed: str) -> bool:
+    """A typed message at the summary that is itself a complaint (not a correction of this one)."""
+    if typed.startswith("/") or not is_descriptive(typed) or len(typed.split()) < 4:
+        return False
+    if read_confirmation(typed) in EDITABLE_FIELDS:
+        return False
+    return confident_category(tracker) is not None
 
 
 def skip_none(validate: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -149,9 +206,23 @@ class ValidateComplaintForm(FormValidationAction):
         result: dict[str, Any] = {"complaint_text": text}
         if tracker.get_slot("requested_slot") == "complaint_text" or not tracker.get_slot("category"):
             result.update(classify(tracker))
-            if not tracker.get_slot("location"):
-                result["location"] = location_from_entities(tracker)
+            if not tracker.get_slot("location") and not tracker.get_slot("location_guess"):
+                result["location_guess"] = location_from_entities(tracker)
         return result
+
+    async def extract_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer to "Lokasinya di …, betul?": yes takes the guess, no asks for the location."""
+        guess = tracker.get_slot("location_guess")
+        if tracker.get_slot("requested_slot") != "location" or not guess:
+            return {}
+        intent, _ = latest_intent(tracker)
+        if intent == "affirm":
+            return {"location": guess, "location_guess": None}
+        if intent == "deny":
+            return {"location_guess": None}
+        return {}
 
     async def extract_category(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -210,14 +281,20 @@ class ValidateComplaintForm(FormValidationAction):
                 return {"photo": "ada", "photo_refs": refs + new_refs}
         if refs:
             return {"photo": "ada", "photo_refs": refs}
-        dispatcher.utter_message(response="utter_photo_skipped")
+        if not tracker.get_slot("urgent"):  # an emergency is never asked for a photo
+            dispatcher.utter_message(response="utter_photo_skipped")
         return {"photo": "tidak", "photo_refs": []}
 
     @skip_none
     def validate_privacy(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").lower()
+        text = str(value or "").strip().lower()
+        if PRIVACY_QUESTION.search(text):  # "apa bedanya anonim sama rahasia?" is a question, not a choice
+            dispatcher.utter_message(response="utter_privacy_explain")
+            return {"privacy": None}
+        if text in PRIVACY_NUMBERS:
+            return {"privacy": PRIVACY_NUMBERS[text]}
         for key, words in (
             ("anonim", ("anonim", "anonym", "sembunyi", "samarkan")),
             ("rahasia", ("rahasia", "konfidensial", "privat")),
@@ -232,7 +309,18 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if tracker.get_slot("urgent") and value == "ya" and tracker.get_slot("requested_slot") != "confirmed":
+            return {"confirmed": "ya"}  # an emergency is filed as soon as the location is known
         typed = tracker.latest_message.get("text") or ""
+        if is_new_complaint(tracker, typed):
+            # "oh iya satu lg, lampu jalan di gg kenanga jg mati": kept as the next report, never lost.
+            dispatcher.utter_message(response="utter_next_complaint_noted")
+            return {
+                "confirmed": None,
+                "next_complaint": typed,
+                "next_category": confident_category(tracker),
+                "editing": bool(tracker.get_slot("editing")),
+            }
         answers = [read_confirmation(typed) if not typed.startswith("/") else None, read_confirmation(str(value))]
         # "lokasinya salah" is classified as deny: the field named in the words wins over the intent.
         answer = next((a for a in answers if a in EDITABLE_FIELDS), None) or next((a for a in answers if a), None)
@@ -247,6 +335,8 @@ class ValidateComplaintForm(FormValidationAction):
             return reset
         if answer == "ubah":
             return {"confirmed": None, "editing": True}
+        if answer == "kembali":  # back from the edit menu to the summary
+            return {"confirmed": None, "editing": False}
         editing = bool(tracker.get_slot("editing"))
         dispatcher.utter_message(response="utter_choose_field_unclear" if editing else "utter_confirm_unclear")
         return {"confirmed": None, "editing": editing}
@@ -265,6 +355,41 @@ class ActionAskCategory(Action):
         ]
         buttons.append({"title": "Lainnya / tidak yakin", "payload": f'/choose_category{{"category":"{FALLBACK_ID}"}}'})
         dispatcher.utter_message(response="utter_ask_category", buttons=buttons)
+        return []
+
+
+def times_asked(tracker: Tracker, slot: str) -> int:
+    """How many times in a row the form has already asked for `slot` (its trailing requested_slot events)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "requested_slot":
+            if event.get("value") != slot:
+                break
+            count += 1
+    return count
+
+
+class ActionAskLocation(Action):
+    """Confirm a location the citizen already gave; otherwise ask in words that fit the category.
+
+    Never the same question a third time: after two answers that did not work, an example and a way out.
+    """
+
+    def name(self) -> str:
+        return "action_ask_location"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        guess = tracker.get_slot("location_guess")
+        if times_asked(tracker, "location") >= 2:
+            dispatcher.utter_message(response="utter_ask_location_example")
+        elif guess:
+            dispatcher.utter_message(response="utter_confirm_location", guess=mask_text(guess))
+        elif tracker.get_slot("urgent"):
+            dispatcher.utter_message(response="utter_ask_location_urgent")
+        elif location_kind(tracker.get_slot("category")) == "layanan":
+            dispatcher.utter_message(response="utter_ask_location_service")
+        else:
+            dispatcher.utter_message(response="utter_ask_location")
         return []
 
 
@@ -318,6 +443,7 @@ class ActionSubmitComplaint(Action):
             nlu_confidence=tracker.get_slot("category_confidence"),
             photos=tuple(tracker.get_slot("photo_refs") or ()),
             idempotency_key=f"{tracker.sender_id}:{message_id}" if message_id else None,
+            urgent=bool(tracker.get_slot("urgent")),
         )
         try:
             ticket = ticket_service().create_ticket(new)
@@ -326,6 +452,8 @@ class ActionSubmitComplaint(Action):
             dispatcher.utter_message(response="utter_ticket_failed")
             return [SlotSet("confirmed", None), FollowupAction("complaint_form")]
         response = "utter_ticket_created_coordinator" if is_fallback(category_id) else "utter_ticket_created"
+        if new.urgent:
+            response = "utter_ticket_created_urgent"
         dispatcher.utter_message(
             response=response,
             code=ticket.code,
@@ -333,7 +461,18 @@ class ActionSubmitComplaint(Action):
             opd=ticket.opd_name,
             due=ticket.due_text,
         )
-        return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("ticket_code", ticket.code)]
+        events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("ticket_code", ticket.code)]
+        following = tracker.get_slot("next_complaint")
+        if following:  # the complaint the citizen added at the summary becomes the next report
+            dispatcher.utter_message(response="utter_next_complaint_start", complaint=mask_text(following))
+            events += [
+                SlotSet("next_complaint", None),
+                SlotSet("next_category", None),
+                SlotSet("complaint_text", following),
+                SlotSet("category", tracker.get_slot("next_category")),
+                FollowupAction("complaint_form"),
+            ]
+        return events
 
 
 class ActionCancelComplaint(Action):

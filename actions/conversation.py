@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -23,6 +25,8 @@ INTENT_LABELS = {
     "give_rating": "Memberi nilai",
     "thanks": "Berterima kasih",
     "goodbye": "Berpamitan",
+    "faq": "Bertanya",
+    "ask_info": "Bertanya / minta informasi",
 }
 NOT_OFFERED = {"nlu_fallback", "out_of_scope", "chitchat", "affirm", "deny", "bot_challenge"}
 
@@ -52,6 +56,22 @@ class ActionHandoff(Action):
         return []
 
 
+SALAM = re.compile(r"\b(?:as+alam+u?\W*alaikum|ass?alamu|asw|assalam|salamualaikum|salam)\b", re.IGNORECASE)
+HAS_WORDS = re.compile(r"[^\W\d_]{2,}")
+
+
+class ActionGreet(Action):
+    """One greeting; a salam is answered with "Wa'alaikumsalam"."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        dispatcher.utter_message(response="utter_greet_salam" if SALAM.search(text) else "utter_greet")
+        return []
+
+
 class ActionDefaultAskAffirmation(Action):
     """'Apakah maksud Anda …?' with the two best guesses in words, not intent names."""
 
@@ -59,6 +79,17 @@ class ActionDefaultAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = (tracker.latest_message.get("text") or "").strip()
+        if text and not text.startswith("/") and not HAS_WORDS.search(text):
+            # "😡😡😡" has no words to guess from: acknowledge the feeling, offer the two real ways on.
+            dispatcher.utter_message(
+                response="utter_feeling_no_words",
+                buttons=[
+                    {"title": "📝 Sampaikan keluhan", "payload": "/start_report"},
+                    {"title": "🙋 Bicara dengan petugas", "payload": "/ask_human"},
+                ],
+            )
+            return []
         buttons = []
         for item in tracker.latest_message.get("intent_ranking") or []:
             intent = item.get("name") or ""

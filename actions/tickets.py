@@ -18,6 +18,7 @@ from bot.masking import mask_text
 from bot.texts import render
 from bot.throttle import Throttle
 from bot.tickets import TicketNotFound, TicketService, TicketView
+from nlu.patterns import CODE_RE
 
 RECENT = 5
 LOW_RATING = 2
@@ -142,7 +143,7 @@ class ActionRateTicket(Action):
             dispatcher.utter_message(response="utter_nothing_to_rate")
             return []
         ticket = resolved[0]
-        rating = _rating(tracker, text.replace(ticket.code, ""))
+        rating = _rating(tracker, CODE_RE.sub(" ", text))  # any spelling of a code ("adu-k7x3m9p") is not a rating
         if rating is None:
             dispatcher.utter_message(response="utter_ask_rating", code=ticket.code)
             return []

@@ -431,6 +431,31 @@ def chat(user: str, gateway_url: str | None) -> None:
     sys.exit(run_terminal_chat(gateway_url or f"http://127.0.0.1:{get_settings().http_port}", user))
 
 
+# --- rasa -----------------------------------------------------------------------------------
+
+
+@main.group()
+def rasa() -> None:
+    """Files the Rasa server starts with."""
+
+
+@rasa.command("endpoints")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="write here (0600) instead of stdout")
+def rasa_endpoints(out: Path | None) -> None:
+    """Endpoints for `rasa run`: action server and a tracker store that follows ADUAN_DATABASE_URL."""
+    from bot.rasa_endpoints import render_endpoints, write_endpoints
+
+    settings = get_settings()
+    if out is None:
+        click.echo(render_endpoints(settings), nl=False)
+        return
+    try:
+        write_endpoints(settings, out)
+    except OSError as exc:
+        _fail(f"Tracker store Rasa tidak dapat disiapkan ({_redact(settings.tracker_store_url)}): {exc}")
+    click.echo(f"{out}: tracker store {_redact(settings.tracker_store_url)}", err=True)
+
+
 # --- nlu ------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = Field("sqlite:///var/aduan.db", alias="ADUAN_DATABASE_URL")
+    tracker_database_url: str | None = Field(None, alias="ADUAN_TRACKER_STORE_URL")
     rasa_url: str = Field("http://127.0.0.1:5005", alias="ADUAN_RASA_URL")
     action_server_url: str = Field("http://127.0.0.1:5055", alias="ADUAN_ACTION_SERVER_URL")
     http_host: str = Field("127.0.0.1", alias="ADUAN_HTTP_HOST")
@@ -79,8 +80,38 @@ class Settings(BaseSettings):
 
     @property
     def tracker_store_url(self) -> str:
-        """Rasa's SQL tracker store (endpoints.yml): the SQLite file var/rasa-tracker.db, owner-only."""
-        return "sqlite:///" + str(owner_only_file(VAR_DIR / "rasa-tracker.db"))
+        """SQLAlchemy URL (this env's drivers) of Rasa's tracker store; it follows the ticket store.
+
+        PostgreSQL tickets -> the same database, schema `rasa_tracker` (or `<schema>_rasa` when the
+        ticket URL pins a search_path schema); SQLite tickets -> `rasa/tracker.db` beside the ticket file.
+        ADUAN_TRACKER_STORE_URL overrides both. The retention purge and /healthz read it too.
+        """
+        if self.tracker_database_url:
+            url = self.tracker_database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return derive_tracker_url(self.sqlalchemy_url)
+
+
+def derive_tracker_url(ticket_url: str) -> str:
+    """The tracker store URL that goes with a ticket store URL (see Settings.tracker_store_url)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(ticket_url)
+    if url.get_backend_name() == "postgresql":
+        options = url.query.get("options") or ""
+        if isinstance(options, tuple):
+            options = " ".join(options)
+        kept = [part for part in options.split() if not part.startswith("-csearch_path=")]
+        pinned = [part.removeprefix("-csearch_path=") for part in options.split() if part.startswith("-csearch_path=")]
+        schema = f"{pinned[0].split(',')[0]}_rasa" if pinned else "rasa_tracker"
+        query = dict(url.query)
+        query["options"] = " ".join([*kept, f"-csearch_path={schema}"])
+        return url.set(query=query).render_as_string(hide_password=False)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return f"sqlite:///{Path(url.database).resolve().parent / 'rasa' / 'tracker.db'}"
+    return f"sqlite:///{REPO_ROOT / 'var' / 'rasa' / 'tracker.db'}"
 
 
 @lru_cache(maxsize=1)

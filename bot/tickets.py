@@ -36,6 +36,11 @@ CODE_ATTEMPTS = 8
 ANONYMOUS_ACTOR = "warga (anonim)"
 
 
+def is_foreign_key_error(exc: IntegrityError) -> bool:
+    """SQLite says 'FOREIGN KEY constraint failed'; PostgreSQL 'violates foreign key constraint'."""
+    return "foreign key" in str(exc.orig).lower()
+
+
 class TicketNotFound(LookupError):
     """No ticket with that code (or not one the asker may see)."""
 
@@ -58,6 +63,8 @@ class NewTicket:
     idempotency_key: str | None = None
     contact_phone: str | None = None
     """Kept only when the citizen asked to be called back; otherwise taken from such a request in the text."""
+    kind: str = "pengaduan"
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,8 @@ class TicketView:
     photos: tuple[str, ...] = ()
     events: tuple[EventView, ...] = field(default=())
     contact_phone: str | None = None
+    kind: str = "pengaduan"
+    urgent: bool = False
 
     @property
     def status_label(self) -> str:
@@ -259,6 +268,8 @@ class TicketService:
                         chat_id=new.chat_id,
                         nlu_confidence=new.nlu_confidence,
                         idempotency_key=new.idempotency_key,
+                        kind=new.kind,
+                        urgent=new.urgent,
                         created_at=now,
                         updated_at=now,
                         due_at=due_at,
@@ -299,6 +310,11 @@ class TicketService:
             except IntegrityError as exc:  # code, citizen or retried request raced another writer
                 if new.idempotency_key and (existing := self._by_idempotency_key(new.idempotency_key)):
                     return existing
+                if is_foreign_key_error(exc):  # not a race: retrying cannot help, and the code is not to blame
+                    raise RuntimeError(
+                        f"ticket refers to a missing row (OPD {category.opd_id!r} not synced? run `aduan db upgrade`):"
+                        f" {exc.orig}"
+                    ) from exc
                 last_error = exc
         raise RuntimeError(f"could not allocate a unique ticket code: {last_error}")
 
@@ -628,6 +644,8 @@ class TicketService:
             closed_at=ticket.closed_at,
             rating=ticket.rating,
             contact_phone=ticket.contact_phone,
+            kind=ticket.kind,
+            urgent=ticket.urgent,
             photos=tuple(a.file_ref for a in ticket.attachments if a.kind == "photo"),
             events=tuple(
                 EventView(

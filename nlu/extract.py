@@ -1,4 +1,9 @@
-"""Exact entity extraction: ticket code, NIK, phone, RT/RW, kelurahan, kecamatan.
+"""Exact entity extraction: ticket code, NIK, phone, RT/RW, kelurahan, kecamatan, places, danger.
+
+`place` covers what citizens write to say where: streets (jl./jln/jalan Name), gang/gg,
+perumahan/blok and landmarks (depan/dekat/samping/belakang + a place). `danger` is a lexicon of
+danger to people or property (fire, people trapped, electrocution...): an entity, not an intent,
+so it stacks with the complaint's category.
 
 Regex and lookup based because these are exact things; overlapping matches are resolved so each
 character belongs to at most one entity and every (entity, value) pair appears once.
@@ -19,7 +24,7 @@ DEFAULT_CITY = Path(__file__).resolve().parent.parent / "data" / "city.yml"
 
 # Higher wins when two matches overlap. A place written with its prefix ("kec. Jebres") beats a
 # bare name, because five kecamatan share their name with a kelurahan.
-PRIORITY = {"ticket_code": 6, "nik": 5, "phone": 4, "rt_rw": 3, "kelurahan": 2, "kecamatan": 1}
+PRIORITY = {"ticket_code": 6, "nik": 5, "phone": 4, "rt_rw": 3, "kelurahan": 2, "kecamatan": 1, "place": 0}
 PREFIXED_BONUS = 2
 PREFIXES = {"kecamatan": ("kecamatan", "kec"), "kelurahan": ("kelurahan", "kel", "desa")}
 
@@ -86,7 +91,178 @@ def extract(text: str, gazetteer: Gazetteer | None = None) -> list[Entity]:
     for entity, name, prefixed, pattern in gazetteer.patterns:
         for m in pattern.finditer(text):
             found.append((PRIORITY[entity] + (PREFIXED_BONUS if prefixed else 0), Entity(entity, name, *m.span())))
-    return _resolve(found)
+    found.extend((PRIORITY["place"], e) for e in extract_places(text))
+    # Danger overlaps anything (it is about what happens, not where): resolved on its own.
+    return sorted(_resolve(found) + extract_danger(text), key=lambda e: e.start)
+
+
+# Words that end a place name: what is wrong, when, and small talk ("dpn toko emas | mati udah seminggu").
+STOP = [
+    "mati",
+    "rusak",
+    "berlubang",
+    "bolong",
+    "lubang",
+    "retak",
+    "ambles",
+    "amblas",
+    "banjir",
+    "tergenang",
+    "macet",
+    "kotor",
+    "bau",
+    "numpuk",
+    "menumpuk",
+    "padam",
+    "kedip",
+    "berkedip",
+    "gelap",
+    "bocor",
+    "keruh",
+    "putus",
+    "roboh",
+    "tumbang",
+    "jatuh",
+    "sudah",
+    "udah",
+    "udh",
+    "sdh",
+    "sejak",
+    "dari",
+    "selama",
+    "sampai",
+    "belum",
+    "blm",
+    "tidak",
+    "tdk",
+    "gak",
+    "ga",
+    "nggak",
+    "ngga",
+    "enggak",
+    "yang",
+    "yg",
+    "dan",
+    "dan/atau",
+    "atau",
+    "tapi",
+    "trus",
+    "terus",
+    "jg",
+    "juga",
+    "sangat",
+    "banget",
+    "bgt",
+    "sekali",
+    "ini",
+    "itu",
+    "tsb",
+    "nya",
+    "min",
+    "pak",
+    "bu",
+    "mohon",
+    "tolong",
+    "kok",
+    "sih",
+    "dong",
+    "ya",
+    "karena",
+    "krn",
+    "soalnya",
+    "hari",
+    "minggu",
+    "bulan",
+    "tahun",
+    "seminggu",
+    "sebulan",
+    "setahun",
+    "kemarin",
+    "kemaren",
+    "tadi",
+    "di",
+    "ke",
+    "pada",
+    "dengan",
+    "dgn",
+    "utk",
+    "untuk",
+    "ada",
+    "apinya",
+    "parah",
+    "lebar",
+    "dalam",
+    "banyak",
+    "motor",
+    "mobil",
+    "orang",
+    "warga",
+    "rt",
+    "rw",
+    "kel",
+    "kelurahan",
+    "kec",
+    "kecamatan",
+    "desa",
+    "depan",
+    "dpn",
+    "dekat",
+    "dkt",
+    "deket",
+    "samping",
+    "sebelah",
+    "belakang",
+    "blkg",
+    "seberang",
+    "sebrang",
+]
+_WORD = r"[A-Za-z0-9][\w.'/-]*"
+_NAME = rf"(?:(?!(?:{'|'.join(STOP)})\b){_WORD})"
+_NAMES = rf"{_NAME}(?:\s+{_NAME}){{0,3}}"
+PLACE_RES = (
+    re.compile(rf"\b(?:jl|jln)\b\.?\s*{_NAMES}", re.IGNORECASE),
+    re.compile(rf"\b[Jj]alan\s+(?:[Rr]aya\s+)?[A-Z]\w*(?:\s+{_NAMES})?"),  # "Jalan Ahmad Yani", not "jalan rusak"
+    re.compile(rf"\b(?:gang|gg)\b\.?\s*{_NAMES}", re.IGNORECASE),
+    re.compile(rf"\b(?:perumahan|perum|komplek|kompleks|griya)\b\.?\s*{_NAMES}", re.IGNORECASE),
+    re.compile(r"\bblok\s+[a-z]?\d*[a-z]?(?:\s*(?:no\.?|nomor)\s*\d+)?\b", re.IGNORECASE),
+    re.compile(
+        rf"\b(?:depan|dpn|dekat|dkt|deket|samping|sebelah|belakang|blkg|seberang|sebrang)\s+(?:{_NAMES})",
+        re.IGNORECASE,
+    ),
+)
+NUMBER_RE = re.compile(r"\b(?:no|nomor|nmr)\.?\s*\d+[a-z]?\b", re.IGNORECASE)
+
+DANGER = {
+    "kebakaran": r"kebakaran|terbakar|kebakar|dilalap\s+api|api(?:nya)?\s+(?:gede|besar|membesar|menjalar|berkobar)",
+    "terjebak": r"terjebak|terperangkap|(?:blm|belum|tdk|tidak|gak|ga|nggak|belom)\s+(?:bisa\s+)?(?:di)?evakuasi"
+    r"|butuh\s+evakuasi|minta\s+evakuasi|tolong\s+evakuasi|hanyut|tenggelam|tertimbun|tertimpa|tertindih",
+    "korban": r"luka\s+parah|berdarah|pingsan|tidak\s+sadarkan\s+diri|kesetrum|tersengat\s+listrik",
+    "bangunan": r"rumah\s+(?:roboh|ambruk)|gas\s+bocor|bocor\s+gas|kabel\s+listrik\s+putus|tiang\s+listrik\s+roboh"
+    r"|longsor\s+(?:menimpa|menutup)\s+rumah",
+    "banjir": r"banjir\b.{0,40}\b(?:selutut|sepinggang|sedada|seleher|sampai\s+atap|masuk\s+rumah)",
+}
+DANGER_RES = tuple((kind, re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE)) for kind, pattern in DANGER.items())
+
+
+def extract_places(text: str) -> list[Entity]:
+    """Streets, gang, perumahan/blok and landmarks, plus house numbers ('No. 12'), as written."""
+    out = []
+    for pattern in (*PLACE_RES, NUMBER_RE):
+        for m in pattern.finditer(text):
+            value = m.group(0).strip(" ,.")
+            if len(value.split()) >= 2 or pattern is NUMBER_RE:
+                out.append(Entity("place", value, m.start(), m.start() + len(value)))
+    return out
+
+
+def extract_danger(text: str) -> list[Entity]:
+    """Danger to people or property, one entity per kind (value: the kind, e.g. 'kebakaran')."""
+    out = []
+    for kind, pattern in DANGER_RES:
+        m = pattern.search(text)
+        if m:
+            out.append(Entity("danger", kind, *m.span()))
+    return out
 
 
 def _resolve(found: list[tuple[int, Entity]]) -> list[Entity]:

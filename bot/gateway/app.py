@@ -133,12 +133,12 @@ class Gateway:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_TIMEOUT
         while loop.time() < deadline:
-            ok, _ = await health(self.rasa, self.sessions, self.media.root)
+            ok, _ = await health(self.rasa, self.sessions, self.media.root, self.settings.tracker_store_url)
             if ok:
                 break
             await asyncio.sleep(1)
         else:
-            logger.error("Rasa / action server / database not ready after %.0fs; see /healthz", READY_TIMEOUT)
+            logger.error("Rasa / action server / stores not ready after %.0fs; see /healthz", READY_TIMEOUT)
             return
         try:
             await self.rasa.warm_up()
@@ -183,7 +183,9 @@ def create_app(settings: Settings) -> Starlette:
         return FileResponse(STATIC / "index.html")
 
     async def healthz(request: Request) -> Response:
-        ok, report = await health(gateway.rasa, gateway.sessions, gateway.media.root)
+        ok, report = await health(
+            gateway.rasa, gateway.sessions, gateway.media.root, gateway.settings.tracker_store_url
+        )
         return JSONResponse({"ok": ok, **report}, status_code=200 if ok else 503)
 
     async def web_post(request: Request) -> Response:

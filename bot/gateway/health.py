@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from bot.gateway.rasa_client import RasaClient
 from bot.store import models as m
@@ -81,22 +83,46 @@ def _media_ok(media_dir: Path | None) -> bool:
     return media_dir is None or (media_dir.is_dir() and os.access(media_dir, os.W_OK | os.X_OK))
 
 
+def tracker_store_ok(url: str) -> bool:
+    """Rasa's conversation memory is readable: without it Rasa forgets every conversation.
+
+    A SQLite file is opened read-write without being created (a missing file is a failure).
+    """
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        parsed = parsed.set(database=f"file:{parsed.database}?mode=rw", query={"uri": "true"})
+    elif parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = 3
+    engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select count(*) from events where 1 = 0"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
 async def health(
-    rasa: RasaClient, sessions: sessionmaker[Session], media_dir: Path | None = None
+    rasa: RasaClient, sessions: sessionmaker[Session], media_dir: Path | None = None, tracker_url: str | None = None
 ) -> tuple[bool, dict[str, Any]]:
-    status, actions_ok, db_ok, queues, media_ok = await asyncio.gather(
+    status, actions_ok, db_ok, queues, media_ok, tracker_ok = await asyncio.gather(
         rasa.rasa_status(),
         rasa.action_server_up(),
         asyncio.to_thread(_database_ok, sessions),
         asyncio.to_thread(_queues, sessions),
         asyncio.to_thread(_media_ok, media_dir),
+        asyncio.to_thread(tracker_store_ok, tracker_url) if tracker_url else asyncio.sleep(0, True),
     )
     model_loaded = bool(status and status.get("model_file"))
     report = {
         "rasa": {"ok": model_loaded, "model": (status or {}).get("model_file")},
         "action_server": {"ok": actions_ok},
         "database": {"ok": db_ok},
+        "tracker_store": {"ok": tracker_ok},
         "media": {"ok": media_ok},
         "queues": queues,
     }
-    return model_loaded and actions_ok and db_ok and media_ok, report
+    return model_loaded and actions_ok and db_ok and tracker_ok and media_ok, report

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -140,6 +141,10 @@ class Ticket(Base):
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     """Only when the citizen asked to be called back; shown to the handling OPD only."""
+    kind: Mapped[str] = mapped_column(String(16), default="pengaduan", server_default="pengaduan")
+    """`pengaduan` (complaint) or `informasi` (a question forwarded to the OPD): same routing and deadlines."""
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Danger to people or property: emergency numbers were given, admins and the scheduler put it first."""
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
     nlu_confidence: Mapped[float | None] = mapped_column(Float)

@@ -11,7 +11,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = REPO_ROOT / "models" / "aduan.tar.gz"
-INTENT_PREFIX = "complaint_"
+INTENT_PREFIX = "complaint_"  # the category list itself: data/categories.yml via nlu.tools.categories
 FALLBACK_CATEGORY = "lainnya"
 
 
@@ -45,6 +45,9 @@ def ensure_model(path: Path | None) -> Path:
     model = path or DEFAULT_MODEL
     if not model.exists():
         print(f"no model at {model}: training one first (takes a few minutes)", file=sys.stderr)
+        from nlu.tools.categories import generate
+
+        generate()  # like `make train`: the category parts of the domain and rules follow categories.yml
         subprocess.run(
             [sys.executable, "-m", "rasa", "train", "--fixed-model-name", "aduan", "--out", "models"],
             cwd=REPO_ROOT,

@@ -73,7 +73,7 @@ async def test_confident_complaint_prefills_text_and_category() -> None:
     assert slots["complaint_text"] == "jalan depan SD 3 berlubang, RT 02/RW 05"
     assert slots["category"] == "infrastruktur"
     assert slots["category_options"] == ["infrastruktur", "bencana"]
-    assert slots["location"] == "RT 02/RW 05"  # already said: not asked again
+    assert slots["location_guess"] == "RT 02/RW 05"  # already said: confirmed, not asked again
 
 
 async def test_unsure_complaint_leaves_category_to_the_citizen() -> None:

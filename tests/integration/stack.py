@@ -20,8 +20,10 @@ import httpx
 import uvicorn
 
 from bot.config import REPO_ROOT, Settings
+from bot.rasa_endpoints import write_endpoints
 from bot.store.migrate import upgrade
 from bot.tickets import TicketService
+from nlu.tools.categories import generate as generate_categories
 
 RASA_BIN = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
 APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
@@ -53,6 +55,7 @@ def ensure_model() -> Path:
     Trained into a temporary folder and moved into place atomically, so a Rasa server started by
     another test session never reads a half-written archive.
     """
+    generate_categories(REPO_ROOT)  # like `make train`: domain intents and form rule from categories.yml
     with tempfile.TemporaryDirectory(dir=REPO_ROOT / "models") as tmp:
         subprocess.run(
             [str(RASA_BIN), "train", "--fixed-model-name", "aduan", "--out", tmp],
@@ -74,11 +77,8 @@ class Stack:
         self.action_url = f"http://127.0.0.1:{self.action_port}"
         self._rasa: subprocess.Popen[bytes] | None = None
         self._actions: subprocess.Popen[bytes] | None = None
-        self.endpoints = workdir / "endpoints.yml"
-        self.endpoints.write_text(
-            f'action_endpoint:\n  url: "{self.action_url}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
-        )
+        # The same generator as `make run`: the tracker store follows the ticket store.
+        self.endpoints = write_endpoints(self.settings(), workdir / "endpoints.yml")
         self.env = {**os.environ, "ADUAN_DATABASE_URL": database_url, "PYTHONPATH": str(REPO_ROOT)}
         upgrade(database_url)
         self.tickets = TicketService.from_url(database_url)

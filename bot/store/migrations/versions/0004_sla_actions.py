@@ -1,7 +1,7 @@
 """sla actions: every reminder, escalation, digest and automatic close, recorded once
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """trainers' NLU inbox (decisions, reviews) and web accounts
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 """
 
 from __future__ import annotations

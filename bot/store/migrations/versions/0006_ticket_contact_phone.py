@@ -1,7 +1,7 @@
 """tickets.contact_phone: a call-back number kept only when the citizen asks to be called
 
-Revision ID: 0013
-Revises: 0001
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
