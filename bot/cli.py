@@ -43,11 +43,13 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations and sync OPDs from data/categories.yml."""
-    from bot.store.migrate import upgrade
+    from bot.store.migrate import ensure_database, upgrade
 
     url = get_settings().sqlalchemy_url
     _ = get_settings().tracker_store_url  # Rasa's SQLite tracker file exists owner-only before Rasa opens it
     try:
+        if ensure_database(url):
+            click.echo(f"Database PostgreSQL baru dibuat ({_redact(url)}).")
         upgrade(url, revision)
         count = _service().sync_opds()
     except Exception as exc:  # one clear line, not a traceback, for an operator
