@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.devtools.fake_telegram import FakeTelegramServer  # the fakes move to tests/support/: change only here
+from bot.checkout import test_support
+
+FakeTelegramServer = test_support("fake_telegram").FakeTelegramServer
 
 JSON = dict[str, Any]
 ANSWER_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation"})

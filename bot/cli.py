@@ -770,13 +770,14 @@ def dev() -> None:
     """Offline fakes of the Telegram and LINE APIs for demos (they live in tests/support/)."""
 
 
-def _test_support() -> None:
+def _test_support(module: str):
     """The fakes are test code, not part of the installed package: import them from the checkout."""
-    root = str(REPO_ROOT)
-    if not (REPO_ROOT / "tests" / "support").is_dir():
-        _fail("Fake server hanya tersedia dari checkout repositori (tests/support/ tidak ditemukan).")
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    from bot.checkout import NoCheckout, test_support
+
+    try:
+        return test_support(module)
+    except NoCheckout as exc:
+        _fail(str(exc))
 
 
 @dev.command("fake-telegram")
@@ -784,8 +785,7 @@ def _test_support() -> None:
 @click.option("--port", default=8081, show_default=True)
 @click.option("--token", default="123456:FAKE-TOKEN", show_default=True)
 def dev_fake_telegram(host: str, port: int, token: str) -> None:
-    _test_support()
-    from tests.support.fake_telegram import main as run
+    run = _test_support("fake_telegram").main
 
     run(host, port, token)
 
@@ -797,8 +797,7 @@ def dev_fake_telegram(host: str, port: int, token: str) -> None:
 @click.option("--access-token", default="fake-line-token", show_default=True)
 @click.option("--webhook-url", default=None, help="default: http://127.0.0.1:ADUAN_HTTP_PORT/webhooks/line")
 def dev_fake_line(host: str, port: int, channel_secret: str, access_token: str, webhook_url: str | None) -> None:
-    _test_support()
-    from tests.support.fake_line import main as run
+    run = _test_support("fake_line").main
 
     url = webhook_url or f"http://127.0.0.1:{get_settings().http_port}/webhooks/line"
     run(host, port, channel_secret, access_token, url)

@@ -8,29 +8,19 @@ live in the repository's test tree, which is why this is a developer tool run fr
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.config import REPO_ROOT, Settings, get_settings
+from bot.checkout import on_path, test_support
+from bot.config import Settings, get_settings
 from bot.evaluation.conversations import Target
 
 
-def _repo_on_path() -> None:
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-
-
 def fake_telegram_class() -> Any:
-    """The fake Bot API class (moving from bot.devtools to tests.support: only this line follows it)."""
-    _repo_on_path()
-    try:
-        from tests.support.fake_telegram import FakeTelegramServer  # type: ignore[import-not-found]
-    except ImportError:
-        from bot.devtools.fake_telegram import FakeTelegramServer
-    return FakeTelegramServer
+    """The fake Bot API class from tests/support/ (bot.checkout)."""
+    return test_support("fake_telegram").FakeTelegramServer
 
 
 @contextmanager
@@ -41,7 +31,7 @@ def local_stack(workdir: Path, channels: list[str], rasa_url: str | None = None)
     ADUAN_DATABASE_URL, which the gateway and the checks then use too); only the gateway and the
     fake start here.
     """
-    _repo_on_path()
+    on_path()
     os.environ.setdefault("ADUAN_QUIET_TRAIN", "1")
     from bot.tickets import TicketService
     from tests.integration.stack import GatewayThread, Stack, ensure_model, free_port

@@ -17,8 +17,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from bot.devtools.fake_line import FakeLineServer
-from bot.devtools.fake_telegram import FakeTelegramServer
 from sqlalchemy import create_engine, text
 
 from bot.config import Settings
@@ -27,6 +25,8 @@ from bot.store.db import engine_for
 from tests.conftest import PG_URL, _pg_driver_url
 from tests.integration.stack import MODEL, RASA_BIN, REPO_ROOT, GatewayThread, Stack, ensure_model, free_port
 from tests.integration.test_channels_e2e import LineCitizen, TelegramCitizen
+from tests.support.fake_line import FakeLineServer
+from tests.support.fake_telegram import FakeTelegramServer
 
 CODE = re.compile(r"ADU-[2-9A-HJKMNP-TV-Z]{7}")
 OPENER = "selamat siang, jalan di depan SD Negeri 3 Podosugih berlubang besar dan sudah banyak motor jatuh"

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from bot.devtools.fake_telegram import FakeTelegramServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select, text
@@ -34,6 +33,7 @@ from bot.store.db import engine_for
 from bot.store.migrate import upgrade
 from tests.conftest import IN_CI, PG_URL, _pg_driver_url, postgres_available
 from tests.integration.stack import free_port
+from tests.support.fake_telegram import FakeTelegramServer
 
 TG_SECRET = "rahasia-webhook-hostile"
 LINE_SECRET = "line-secret-hostile"

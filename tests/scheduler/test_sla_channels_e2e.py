@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import delete
 
 from bot.config import Settings
-from bot.devtools.fake_telegram import FakeTelegramServer
 from bot.scheduler import Scheduler
 from bot.store import models as m
 from bot.store.migrate import upgrade
@@ -24,6 +23,7 @@ from bot.tickets import NewTicket, TicketService
 from tests.integration.stack import GatewayThread, Stack, free_port
 from tests.integration.test_channels_e2e import TelegramCitizen
 from tests.scheduler.conftest import at
+from tests.support.fake_telegram import FakeTelegramServer
 
 WAIT = 30.0
 
