@@ -28,6 +28,7 @@ from actions.common import (
     taxonomy,
     ticket_service,
 )
+from actions.store import StoreAction
 from bot.domain.categories import FALLBACK_ID
 from bot.masking import mask_text
 from bot.tickets import NewTicket
@@ -418,13 +419,13 @@ class ActionAskConfirmed(Action):
         return []
 
 
-class ActionSubmitComplaint(Action):
+class ActionSubmitComplaint(StoreAction):
     """Write the ticket once (idempotent per confirming message) and tell the citizen where it went."""
 
     def name(self) -> str:
         return "action_submit_complaint"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel, user_id = sender(tracker)
         privacy = tracker.get_slot("privacy") or "biasa"
         category_id = tracker.get_slot("category")

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import sender, taxonomy, ticket_service
+from actions.store import StoreAction
 from bot.relay.conversation import request_person
 from bot.texts import render
 
@@ -31,7 +32,7 @@ INTENT_LABELS = {
 NOT_OFFERED = {"nlu_fallback", "out_of_scope", "chitchat", "affirm", "deny", "bot_challenge"}
 
 
-class ActionHandoff(Action):
+class ActionHandoff(StoreAction):
     """Opens a conversation with a petugas: the OPD of the citizen's latest ticket, else the koordinator.
 
     From now on the gateway forwards the citizen's messages to that admin chat instead of Rasa.
@@ -41,7 +42,7 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel, user_id = sender(tracker)
         text = tracker.latest_message.get("text") or ""
         service = ticket_service()

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import complaint_ranking, is_fallback, latest_intent, sender, taxonomy, ticket_service
+from actions.store import StoreAction
 from bot.tickets import NewTicket
 
 logger = logging.getLogger(__name__)
@@ -67,13 +68,13 @@ class ActionAnswerQuestion(Action):
         return [SlotSet("question", tracker.latest_message.get("text")), SlotSet("question_category", category)]
 
 
-class ActionForwardQuestion(Action):
+class ActionForwardQuestion(StoreAction):
     """The citizen's answer to the offer: write the `informasi` ticket, or leave it."""
 
     def name(self) -> str:
         return "action_forward_question"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         question = tracker.get_slot("question")
         clear: list[EventType] = [SlotSet("question", None), SlotSet("question_category", None)]
         intent, _ = latest_intent(tracker)

@@ -15,9 +15,15 @@ import asyncio
 import contextvars
 import functools
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,3 +68,18 @@ def shutdown() -> None:
         executor, _executor = _executor, None
     if executor is not None:
         executor.shutdown(wait=True)
+
+
+class StoreAction(Action, ABC):
+    """An action whose work touches the ticket store: its body (`act`) runs off the event loop.
+
+    rasa_sdk awaits `run`; doing the blocking SQLAlchemy work in the store's thread pool keeps the
+    action server answering other citizens while one waits on the database.
+    """
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return await call(self.act, dispatcher, tracker, domain)
+
+    @abstractmethod
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[Any]:
+        """The action's work, run in the store's thread pool."""

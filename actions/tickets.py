@@ -6,12 +6,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import sender, ticket_service
+from actions.store import StoreAction
 from bot.domain.codes import find_codes
 from bot.domain.lifecycle import Status, TransitionError
 from bot.masking import mask_text
@@ -44,7 +45,7 @@ def status_kwargs(ticket: TicketView) -> dict[str, Any]:
     }
 
 
-class ActionCheckStatus(Action):
+class ActionCheckStatus(StoreAction):
     """Status of a code the citizen names; only their own tickets are ever shown.
 
     Without a code ("ada kabar?", "gimana laporan saya") the latest open ticket is shown, with
@@ -54,7 +55,7 @@ class ActionCheckStatus(Action):
     def name(self) -> str:
         return "action_check_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel, user_id = sender(tracker)
         text = tracker.latest_message.get("text") or ""
         codes = list(tracker.get_latest_entity_values("ticket_code")) or find_codes(text)
@@ -104,11 +105,11 @@ def public_status_text(service: TicketService, sender_id: str, code: str) -> str
     )
 
 
-class ActionMyTickets(Action):
+class ActionMyTickets(StoreAction):
     def name(self) -> str:
         return "action_my_tickets"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel, user_id = sender(tracker)
         tickets = ticket_service().for_citizen(channel, user_id, limit=RECENT)
         if not tickets:
@@ -120,7 +121,7 @@ class ActionMyTickets(Action):
         return []
 
 
-class ActionRateTicket(Action):
+class ActionRateTicket(StoreAction):
     """A 1–5 rating of the citizen's `selesai` ticket (the one named, else the latest).
 
     The rating is recorded and shown to the OPD but does not close the ticket; a rating of 1–2
@@ -130,7 +131,7 @@ class ActionRateTicket(Action):
     def name(self) -> str:
         return "action_rate_ticket"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel, user_id = sender(tracker)
         text = tracker.latest_message.get("text") or ""
         service = ticket_service()
@@ -189,13 +190,13 @@ def reopenable(service: TicketService, tracker: Tracker) -> tuple[TicketView | N
     return None, late
 
 
-class ActionCheckReopen(Action):
+class ActionCheckReopen(StoreAction):
     """Before asking for a reason: is there a finished ticket this citizen may still reopen?"""
 
     def name(self) -> str:
         return "action_check_reopen"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         ticket, late = reopenable(ticket_service(), tracker)
         if ticket is not None:
             return [SlotSet("ticket_code", ticket.code), SlotSet("reopen_allowed", True)]
@@ -206,13 +207,13 @@ class ActionCheckReopen(Action):
         return [SlotSet("reopen_allowed", False)]
 
 
-class ActionReopenTicket(Action):
+class ActionReopenTicket(StoreAction):
     """The reason is in: the ticket goes back to `diproses` and the OPD chat is told."""
 
     def name(self) -> str:
         return "action_reopen_ticket"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel, user_id = sender(tracker)
         service = ticket_service()
         reason = (tracker.get_slot("reopen_reason") or "").strip()
