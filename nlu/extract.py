@@ -236,12 +236,18 @@ DANGER = {
     "kebakaran": r"kebakaran|terbakar|kebakar|dilalap\s+api|api(?:nya)?\s+(?:gede|besar|membesar|menjalar|berkobar)",
     "terjebak": r"terjebak|terperangkap|(?:blm|belum|tdk|tidak|gak|ga|nggak|belom)\s+(?:bisa\s+)?(?:di)?evakuasi"
     r"|butuh\s+evakuasi|minta\s+evakuasi|tolong\s+evakuasi|hanyut|tenggelam|tertimbun|tertimpa|tertindih",
-    "korban": r"luka\s+parah|berdarah|pingsan|tidak\s+sadarkan\s+diri|kesetrum|tersengat\s+listrik",
+    "korban": r"luka\s+parah|(?<!demam )berdarah|pingsan|tidak\s+sadarkan\s+diri|kesetrum|tersengat\s+listrik",
     "bangunan": r"rumah\s+(?:roboh|ambruk)|gas\s+bocor|bocor\s+gas|kabel\s+listrik\s+putus|tiang\s+listrik\s+roboh"
     r"|longsor\s+(?:menimpa|menutup)\s+rumah",
     "banjir": r"banjir\b.{0,40}\b(?:selutut|sepinggang|sedada|seleher|sampai\s+atap|masuk\s+rumah)",
 }
 DANGER_RES = tuple((kind, re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE)) for kind, pattern in DANGER.items())
+PAST_RE = re.compile(
+    r"(?<!dari )(?<!sejak )(?<!dr )\b(?:kemarin|kemaren|kmrn|minggu\s+lalu|bulan\s+lalu|tahun\s+lalu|waktu\s+itu)\b",
+    re.IGNORECASE,
+)
+"""A danger told as past ("pingsan kemarin") is a complaint about what followed, not an emergency now;
+"dari/sejak kemarin" is still going on. People trapped are always now."""
 
 
 def extract_places(text: str) -> list[Entity]:
@@ -258,9 +264,10 @@ def extract_places(text: str) -> list[Entity]:
 def extract_danger(text: str) -> list[Entity]:
     """Danger to people or property, one entity per kind (value: the kind, e.g. 'kebakaran')."""
     out = []
+    past = PAST_RE.search(text) is not None
     for kind, pattern in DANGER_RES:
         m = pattern.search(text)
-        if m:
+        if m and not (past and kind != "terjebak"):
             out.append(Entity("danger", kind, *m.span()))
     return out
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nlu.extract import extract, load_gazetteer
+import pytest
+
+from nlu.extract import extract, extract_danger, load_gazetteer
 from nlu.patterns import mask_nik, mask_text
 
 
@@ -53,3 +55,19 @@ def test_masking_never_shows_full_nik_or_phone() -> None:
     assert mask_nik("3372051234560001") == "3372********0001"
     masked = mask_text("NIK 3372051234560001 hp 081234567890")
     assert "3372051234560001" not in masked and "081234567890" not in masked
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("ada kebakaran rumah di rt 3 rw 2 kel sewu!! apinya gede", {"kebakaran"}),
+        ("TOLONG MIN banjir udh masuk rumah selutut, ada mbah sy lansia blm bisa dievakuasi!!", {"banjir", "terjebak"}),
+        ("dari kemarin mbah sy blm bisa dievakuasi, air makin tinggi", {"terjebak"}),
+        ("wonten warga kathah ingkang gerah demam berdarah, nyuwun fogging", set()),
+        ("ambulans kelurahan ditelpon gk dateng2 pas ada warga pingsan kemarin", set()),
+        ("bekas kebakaran minggu lalu belum dibersihkan", set()),
+        ("tetangga pingsan di jalan, tolong kirim ambulans", {"korban"}),
+    ],
+)
+def test_danger_is_now_not_past(text: str, kinds: set[str]) -> None:
+    assert {e.value for e in extract_danger(text)} == kinds
