@@ -233,13 +233,18 @@ PLACE_RES = (
 NUMBER_RE = re.compile(r"\b(?:no|nomor|nmr)\.?\s*\d+[a-z]?\b", re.IGNORECASE)
 
 DANGER = {
-    "kebakaran": r"kebakaran|terbakar|kebakar|dilalap\s+api|api(?:nya)?\s+(?:gede|besar|membesar|menjalar|berkobar)",
-    "terjebak": r"terjebak|terperangkap|(?:blm|belum|tdk|tidak|gak|ga|nggak|belom)\s+(?:bisa\s+)?(?:di)?evakuasi"
-    r"|butuh\s+evakuasi|minta\s+evakuasi|tolong\s+evakuasi|hanyut|tenggelam|tertimbun|tertimpa|tertindih",
-    "korban": r"luka\s+parah|(?<!demam )berdarah|pingsan|tidak\s+sadarkan\s+diri|kesetrum|tersengat\s+listrik",
+    "kebakaran": r"kebakaran|terbakar|kebakar|kobong|kobongan|dilalap\s+api"
+    r"|api(?:nya)?\s+(?:gede|besar|membesar|menjalar|berkobar)",
+    "terjebak": r"(?:ter|ke)(?:jebak|perangkap|timbun|timpa|tindih|jepit|seret)|tertimpa|hanyut|tenggelam"
+    r"|(?:blm|belum|tdk|tidak|gak|ga|nggak|belom)\s+(?:bisa\s+)?(?:di)?evakuasi"
+    r"|butuh\s+(?:evakuasi|perahu)|minta\s+evakuasi|tolong\s+evakuasi"
+    r"|masih\s+ada\s+(?:warga|orang|anak|lansia|bayi)[^.!?]{0,40}\bdi\s*dalam",
+    "korban": r"luka\s+(?:parah|berat)|(?:yg|yang|orang|warga)\s+luka|korban\s+luka|(?<!demam )berdarah|pingsan"
+    r"|tidak\s+sadarkan\s+diri|kesetrum|tersengat\s+listrik",
     "bangunan": r"rumah\s+(?:roboh|ambruk)|gas\s+bocor|bocor\s+gas|kabel\s+listrik\s+putus|tiang\s+listrik\s+roboh"
-    r"|longsor\s+(?:menimpa|menutup)\s+rumah",
-    "banjir": r"banjir\b.{0,40}\b(?:selutut|sepinggang|sedada|seleher|sampai\s+atap|masuk\s+rumah)",
+    r"|longsor\s+(?:menimpa|menutup)\s+rumah|atap\s+(?:rumah\s+)?(?:terbang|ambruk|roboh)",
+    "banjir": r"banjir\b.{0,40}\b(?:selutut|sepinggang|sedada|seleher|sampai\s+atap|masuk\s+rumah"
+    r"|setinggi\s+(?:lutut|pinggang|dada|leher|atap))",
 }
 DANGER_RES = tuple((kind, re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE)) for kind, pattern in DANGER.items())
 PAST_RE = re.compile(

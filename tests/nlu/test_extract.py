@@ -71,3 +71,18 @@ def test_masking_never_shows_full_nik_or_phone() -> None:
 )
 def test_danger_is_now_not_past(text: str, kinds: set[str]) -> None:
     assert {e.value for e in extract_danger(text)} == kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "longsor di pinggir kali, ada rumah yg ketimbun sebagian, tolong cepet",
+        "omah tanggane kobong, tulung",
+        "pohon besar tumbang menimpa rumah dan ada orang terjepit di dalam!",
+        "air kali meluap, warga di bantaran kejebak, butuh perahu",
+        "banjir setinggi dada di kampung kami dan masih ada warga lansia di dalam rumah",
+        "puting beliung barusan, atap rumah terbang dan ada yg luka kena genteng",
+    ],
+)
+def test_danger_in_everyday_words(text: str) -> None:
+    assert extract_danger(text)
