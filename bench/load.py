@@ -213,6 +213,7 @@ class DefaultProfile:
         if self.config.use_running:
             settings = get_settings()
             rasa_url, action_url = settings.rasa_url, settings.action_server_url
+            tracker_url = settings.tracker_store_url  # the running Rasa's, which the gateway's /healthz checks
             # Its own inbox/outbox database, so a running gateway never claims the bench's messages.
             gateway_db = f"sqlite:///{self.workdir / 'gateway.db'}"
             upgrade(gateway_db)
@@ -224,12 +225,14 @@ class DefaultProfile:
             self._stack = Stack(self.workdir, database_url)
             self._stack.start()
             rasa_url, action_url, gateway_db = self._stack.rasa_url, self._stack.action_url, database_url
+            tracker_url = self._stack.settings().tracker_store_url
             pids = {"rasa": self._stack._rasa.pid, "actions": self._stack._actions.pid}
         port = free_port()
         env = {
             **os.environ,
             "PYTHONPATH": str(REPO_ROOT),
             "ADUAN_DATABASE_URL": gateway_db,
+            "ADUAN_TRACKER_STORE_URL": tracker_url,
             "ADUAN_RASA_URL": rasa_url,
             "ADUAN_ACTION_SERVER_URL": action_url,
             "ADUAN_HTTP_HOST": "127.0.0.1",

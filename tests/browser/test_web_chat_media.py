@@ -70,7 +70,7 @@ def test_complaint_with_photo_and_location_survives_a_reload(
             "jalan depan SD 3 berlubang besar, udh 2 org jatuh",
             "📍 Lokasi",
             "📷 Foto",
-            "Biasa",
+            "1 Biasa",  # the privacy buttons are numbered so a typed "1" works too
             "✅ Kirim laporan",
         ], mine
         assert page.locator(".buttons button:enabled").count() == 0  # answered rows stay switched off

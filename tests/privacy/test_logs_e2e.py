@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.masking import install_log_masking
 from tests.integration.stack import GatewayThread, Stack
@@ -128,7 +129,7 @@ def test_nik_and_phone_reach_no_log_and_no_store(stack: Stack, gateway_log: Path
     assert "************0001" in stored
     for blob, where in ((stored, "tickets"), (inbound, "inbound_messages"), (outbox, "outbox")):
         _assert_clean(blob, where)
-    with sqlite3.connect(stack.workdir / "tracker.db") as conn:
+    with sqlite3.connect(make_url(stack.settings().tracker_store_url).database) as conn:
         web_events = " ".join(
             d for (d,) in conn.execute("SELECT data FROM events WHERE sender_id = ?", (f"web:{web.session}",))
         )
