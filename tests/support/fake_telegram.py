@@ -14,6 +14,7 @@ import base64
 import contextlib
 import itertools
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -541,7 +542,9 @@ class FakeTelegramServer(BaseFakeServer):
             "supports_inline_queries": False,
         }
         self._state = _TelegramState()
-        self._update_ids = itertools.count(1000)
+        # Like the real Bot API, ids start somewhere large and arbitrary: two fakes in one test session
+        # must not hand out the same update_id to gateways sharing a database (the inbox de-duplicates them).
+        self._update_ids = itertools.count(random.randint(10**6, 10**9))
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
