@@ -10,10 +10,11 @@ STAMP_APP := $(VENV)/.installed
 STAMP_RASA:= $(RASA_VENV)/.installed
 PROCFILE  ?= Procfile
 
-.PHONY: help setup browser train db run test test-fast lint nlu-eval bench clean
+.PHONY: help setup browser train db run run-scaled test test-fast lint nlu-eval bench clean
 
 help:
 	@echo "make run    - set up, train if needed, migrate, start Rasa + actions + gateway"
+	@echo "make run-scaled - the scaled profile on one machine: 2 Rasa (token, PostgreSQL, Redis lock) + 2 actions + 2 gateways"
 	@echo "make test   - set up, then the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make nlu-eval - held-out + cross-validation report (reports/nlu.md)"
@@ -74,6 +75,11 @@ run: setup train db
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" setsid $(VENV)/bin/honcho start -f $(PROCFILE) & pid=$$!; \
 	trap 'kill -TERM $$pid 2>/dev/null' INT TERM HUP; \
 	wait $$pid; wait $$pid 2>/dev/null; echo ">> Aduan berhenti."; exit 0
+
+# The scaled profile (Procfile.scaled) on one machine: PostgreSQL (ADUAN_DATABASE_URL, default the
+# local `aduan` database), Redis lock store, Rasa's API behind ADUAN_RASA_TOKEN; see README.
+run-scaled: setup train
+	@scripts/run-scaled.sh
 
 test: setup browser
 	$(PY) -m pytest -ra $(PYTEST_ARGS)

@@ -442,17 +442,20 @@ def rasa() -> None:
 
 
 @rasa.command("endpoints")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="write here (0600) instead of stdout")
-def rasa_endpoints(out: Path | None) -> None:
-    """Endpoints for `rasa run`: action server and a tracker store that follows ADUAN_DATABASE_URL."""
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="write here (owner-only) instead of stdout")
+@click.option("--action-url", default=None, help="this Rasa server's action server (scaled profile: one each)")
+def rasa_endpoints(out: Path | None, action_url: str | None) -> None:
+    """Endpoints for `rasa run`: action server, a tracker store that follows ADUAN_DATABASE_URL, lock store."""
     from bot.rasa_endpoints import render_endpoints, write_endpoints
 
     settings = get_settings()
-    if out is None:
-        click.echo(render_endpoints(settings), nl=False)
-        return
     try:
-        write_endpoints(settings, out)
+        if out is None:
+            click.echo(render_endpoints(settings, action_url), nl=False)
+            return
+        write_endpoints(settings, out, action_url)
+    except ValueError as exc:
+        _fail(str(exc))
     except OSError as exc:
         _fail(f"Tracker store Rasa tidak dapat disiapkan ({_redact(settings.tracker_store_url)}): {exc}")
     click.echo(f"{out}: tracker store {_redact(settings.tracker_store_url)}", err=True)

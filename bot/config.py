@@ -39,7 +39,15 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///var/aduan.db", alias="ADUAN_DATABASE_URL")
     tracker_database_url: str | None = Field(None, alias="ADUAN_TRACKER_STORE_URL")
     rasa_url: str = Field("http://127.0.0.1:5005", alias="ADUAN_RASA_URL")
+    """One Rasa server, or several separated by commas (scaled profile: sticky per sender, failover)."""
     action_server_url: str = Field("http://127.0.0.1:5055", alias="ADUAN_ACTION_SERVER_URL")
+    """The action server of each Rasa server, in the same order (or one shared by all)."""
+    rasa_token: SecretStr | None = Field(None, alias="ADUAN_RASA_TOKEN")
+    """Rasa's `--auth-token`: required whenever Rasa listens beyond loopback; the gateway sends it."""
+    lock_store_url: str | None = Field(None, alias="ADUAN_LOCK_STORE_URL")
+    """redis://host:port/db: Rasa's lock store, so several Rasa servers can share one tracker store."""
+    telegram_polling: bool = Field(True, alias="ADUAN_TELEGRAM_POLLING")
+    """False on every gateway replica but one: Telegram allows a single long-polling consumer."""
     http_host: str = Field("127.0.0.1", alias="ADUAN_HTTP_HOST")
     http_port: int = Field(8080, alias="ADUAN_HTTP_PORT")
     data_dir: Path = Field(REPO_ROOT / "data", alias="ADUAN_DATA_DIR")
@@ -65,6 +73,33 @@ class Settings(BaseSettings):
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: unsigned webhooks are refused")
         return self
+
+    @model_validator(mode="after")
+    def _servers_pair_up(self) -> Settings:
+        rasa, actions = split_urls(self.rasa_url), split_urls(self.action_server_url)
+        if not rasa:
+            raise ValueError("ADUAN_RASA_URL is empty")
+        if len(actions) not in (1, len(rasa)):
+            raise ValueError(
+                "ADUAN_ACTION_SERVER_URL needs one URL or one per Rasa server in ADUAN_RASA_URL "
+                f"({len(actions)} action servers for {len(rasa)} Rasa servers)"
+            )
+        return self
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return split_urls(self.rasa_url)
+
+    @property
+    def action_server_urls(self) -> list[str]:
+        """One action server per Rasa server (the same one repeated when a single URL is given)."""
+        urls = split_urls(self.action_server_url)
+        return urls * len(self.rasa_urls) if len(urls) == 1 else urls
+
+    @property
+    def rasa_auth(self) -> dict[str, str]:
+        """Query parameters every call to Rasa carries (Rasa's `--auth-token` reads `?token=`)."""
+        return {"token": self.rasa_token.get_secret_value()} if self.rasa_token else {}
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -92,6 +127,10 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
             return url
         return derive_tracker_url(self.sqlalchemy_url)
+
+
+def split_urls(value: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
 
 def derive_tracker_url(ticket_url: str) -> str:

@@ -10,12 +10,19 @@ store; reports/trainer_channel.md measures the cost), then reads the latest user
 POST /webhooks/aduan/webhook  {"sender", "message", "metadata"}
   -> {"messages": [...], "nlu": {"text", "intent", "confidence", "ranking", "model_id", "actions"}}
 
+Rasa's `--auth-token` guards its HTTP API but not the channels' webhooks, so when
+ADUAN_RASA_TOKEN is set (scaled profile: Rasa reachable from other machines) this channel asks
+for the same `?token=` and answers 401 without it; the stock `rest` channel is then left out of
+the credentials (credentials-scaled.yml).
+
 Imports nothing from bot/ (different Python environment).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -94,9 +101,22 @@ def _capture_for(store: Any) -> _Capture:
 class AduanRestInput(RestInput):
     """`rest` plus the NLU decision; the gateway is its only client (Rasa listens on loopback)."""
 
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token or os.environ.get("ADUAN_RASA_TOKEN") or None
+
     @classmethod
     def name(cls) -> str:
         return "aduan"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> AduanRestInput:
+        return cls((credentials or {}).get("token"))
+
+    def _authorized(self, request: Request) -> bool:
+        if not self.token:
+            return True
+        given = request.args.get("token") or ""
+        return hmac.compare_digest(given.encode(), self.token.encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("custom_webhook_AduanRestInput", __name__)
@@ -107,6 +127,8 @@ class AduanRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not self._authorized(request):
+                return response.json({"error": "token required"}, status=401)
             sender_id = await self._extract_sender(request)
             text = self._extract_message(request)
             agent = request.app.ctx.agent  # the model that answers this message (PUT /model swaps it)
@@ -124,14 +146,20 @@ class AduanRestInput(RestInput):
                 metadata=self.get_metadata(request),
             )
             tracker = None
-            try:  # same as the stock channel: the messages collected so far are returned
+            failed = False
+            try:  # like the stock channel, the messages collected so far are returned
                 await on_new_message(message)
             except Exception:
+                failed = True
                 logger.exception("aduan channel: handling a message failed")
             finally:
                 if capture is not None:
                     capture.waiting.discard(sender_id)
                     tracker = capture.saved.pop(sender_id, None)
+            if failed and not collector.messages:
+                # Nothing was answered (e.g. the lock store or tracker store is down): an empty
+                # 200 would look like "handled, nothing to say" and the citizen would hear nothing.
+                return response.json({"error": "message not handled"}, status=500)
             if tracker is None and store is not None:  # not saved through the wrapper: read it back
                 tracker = await store.retrieve(sender_id)
             nlu = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -40,11 +41,9 @@ def pg_ok() -> bool:
     return ok
 
 
-@pytest.fixture
-def pg_url(pg_ok: bool) -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    if not pg_ok:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema; it and Rasa's `<schema>_rasa` are dropped after."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_pg_driver_url(PG_URL))
     with admin.begin() as conn:
@@ -56,8 +55,18 @@ def pg_url(pg_ok: bool) -> Iterator[str]:
     finally:
         engine_for(url).dispose()
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            for name in (schema, f"{schema}_rasa"):
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_ok: bool) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    if not pg_ok:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ class Gateway:
         self.sessions = session_factory(settings.sqlalchemy_url)
         self.inbox = Inbox(self.sessions)
         self.outbox = Outbox(self.sessions)
-        self.rasa = RasaClient(settings.rasa_url, settings.action_server_url)
+        self.rasa = RasaClient(settings.rasa_urls, settings.action_server_urls, auth=settings.rasa_auth)
         tickets = TicketService(self.sessions)
         self.desk = AdminDesk(self.sessions, tickets, AdminRegistry(self.sessions, tickets.taxonomy))
         self.media = MediaStore(
@@ -75,6 +75,7 @@ class Gateway:
                 webhook_secret=(
                     settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
                 ),
+                polling=settings.telegram_polling,
             )
         if settings.line_channel_secret and settings.line_channel_access_token:
             self.line = LineChannel(
@@ -129,11 +130,16 @@ class Gateway:
                     await channel.stop()
         await self.rasa.close()
 
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Every store and server this process needs (see bot/gateway/health.py)."""
+        s = self.settings
+        return await health(self.rasa, self.sessions, self.media.root, s.tracker_store_url, s.lock_store_url)
+
     async def _announce_when_ready(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_TIMEOUT
         while loop.time() < deadline:
-            ok, _ = await health(self.rasa, self.sessions, self.media.root, self.settings.tracker_store_url)
+            ok, _ = await self.health()
             if ok:
                 break
             await asyncio.sleep(1)
@@ -183,9 +189,7 @@ def create_app(settings: Settings) -> Starlette:
         return FileResponse(STATIC / "index.html")
 
     async def healthz(request: Request) -> Response:
-        ok, report = await health(
-            gateway.rasa, gateway.sessions, gateway.media.root, gateway.settings.tracker_store_url
-        )
+        ok, report = await gateway.health()
         return JSONResponse({"ok": ok, **report}, status_code=200 if ok else 503)
 
     async def web_post(request: Request) -> Response:

@@ -105,24 +105,50 @@ def tracker_store_ok(url: str) -> bool:
         engine.dispose()
 
 
+def lock_store_ok(url: str) -> bool:
+    """Rasa's Redis lock store answers: without it every Rasa server of the scaled profile refuses turns."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 async def health(
-    rasa: RasaClient, sessions: sessionmaker[Session], media_dir: Path | None = None, tracker_url: str | None = None
+    rasa: RasaClient,
+    sessions: sessionmaker[Session],
+    media_dir: Path | None = None,
+    tracker_url: str | None = None,
+    lock_store_url: str | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    status, actions_ok, db_ok, queues, media_ok, tracker_ok = await asyncio.gather(
-        rasa.rasa_status(),
-        rasa.action_server_up(),
+    """Healthy when every store is and at least one Rasa server can answer with its action server.
+
+    With several Rasa servers (scaled profile) one being down is reported but not fatal: the
+    gateway moves its senders to the others.
+    """
+    servers, db_ok, queues, media_ok, tracker_ok, lock_ok = await asyncio.gather(
+        rasa.servers_report(),
         asyncio.to_thread(_database_ok, sessions),
         asyncio.to_thread(_queues, sessions),
         asyncio.to_thread(_media_ok, media_dir),
         asyncio.to_thread(tracker_store_ok, tracker_url) if tracker_url else asyncio.sleep(0, True),
+        asyncio.to_thread(lock_store_ok, lock_store_url) if lock_store_url else asyncio.sleep(0, True),
     )
-    model_loaded = bool(status and status.get("model_file"))
-    report = {
-        "rasa": {"ok": model_loaded, "model": (status or {}).get("model_file")},
-        "action_server": {"ok": actions_ok},
+    serving = any(s["ok"] and s["action_server_ok"] for s in servers)
+    report: dict[str, Any] = {
+        "rasa": {"ok": any(s["ok"] for s in servers), "model": next((s["model"] for s in servers if s["ok"]), None)},
+        "action_server": {"ok": any(s["action_server_ok"] for s in servers)},
         "database": {"ok": db_ok},
         "tracker_store": {"ok": tracker_ok},
         "media": {"ok": media_ok},
         "queues": queues,
     }
-    return model_loaded and actions_ok and db_ok and tracker_ok and media_ok, report
+    if lock_store_url:
+        report["lock_store"] = {"ok": lock_ok}
+    if len(servers) > 1:
+        report["rasa_servers"] = servers
+    return serving and db_ok and tracker_ok and media_ok and lock_ok, report

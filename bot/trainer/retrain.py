@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bot.config import REPO_ROOT
+from bot.config import REPO_ROOT, get_settings, split_urls
 from bot.trainer.data import NluFiles
 
 RASA_BIN = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -175,14 +175,21 @@ def write_report(comparison: dict[str, Any], place: ModelPlace, promoted: bool, 
 
 
 def swap_model(rasa_url: str, model: Path, timeout: float = 300.0) -> str:
-    """Load `model` into the running Rasa server (PUT /model); returns the new model id."""
-    try:
-        response = httpx.put(f"{rasa_url.rstrip('/')}/model", json={"model_file": str(model)}, timeout=timeout)
-        if response.status_code >= 300:
-            raise RetrainError(f"Rasa menolak model baru (HTTP {response.status_code}): {response.text[:300]}")
-        status = httpx.get(f"{rasa_url.rstrip('/')}/status", timeout=30).json()
-    except httpx.HTTPError as exc:
-        raise RetrainError(f"Rasa tidak dapat dihubungi: {exc}") from exc
+    """Load `model` into every running Rasa server (PUT /model); returns the new model id.
+
+    `rasa_url` is ADUAN_RASA_URL: one server or, in the scaled profile, several (each is swapped,
+    with ADUAN_RASA_TOKEN when set).
+    """
+    params = get_settings().rasa_auth
+    status: dict[str, Any] = {}
+    for url in split_urls(rasa_url):
+        try:
+            response = httpx.put(f"{url}/model", params=params, json={"model_file": str(model)}, timeout=timeout)
+            if response.status_code >= 300:
+                raise RetrainError(f"Rasa menolak model baru (HTTP {response.status_code}): {response.text[:300]}")
+            status = httpx.get(f"{url}/status", params=params, timeout=30).json()
+        except httpx.HTTPError as exc:
+            raise RetrainError(f"Rasa tidak dapat dihubungi: {exc}") from exc
     return str(status.get("model_id") or "")
 
 

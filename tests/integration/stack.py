@@ -68,9 +68,21 @@ def ensure_model() -> Path:
 
 
 class Stack:
-    def __init__(self, workdir: Path, database_url: str) -> None:
+    """One Rasa server and its action server. `token` / `lock_store_url`: a replica of the scaled profile."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        token: str | None = None,
+        lock_store_url: str | None = None,
+        name: str = "",
+    ) -> None:
         self.workdir = workdir
         self.database_url = database_url
+        self.token = token
+        self.lock_store_url = lock_store_url
+        self.name = name
         self.rasa_port = free_port()
         self.action_port = free_port()
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
@@ -78,8 +90,11 @@ class Stack:
         self._rasa: subprocess.Popen[bytes] | None = None
         self._actions: subprocess.Popen[bytes] | None = None
         # The same generator as `make run`: the tracker store follows the ticket store.
-        self.endpoints = write_endpoints(self.settings(), workdir / "endpoints.yml")
+        self.endpoints = write_endpoints(self.settings(), workdir / f"endpoints{name}.yml")
         self.env = {**os.environ, "ADUAN_DATABASE_URL": database_url, "PYTHONPATH": str(REPO_ROOT)}
+        if token:
+            self.env["ADUAN_RASA_TOKEN"] = token
+        self.auth = {"token": token} if token else {}
         upgrade(database_url)
         self.tickets = TicketService.from_url(database_url)
         self.tickets.sync_opds()
@@ -91,7 +106,7 @@ class Stack:
         self.start_rasa()
 
     def start_actions(self) -> None:
-        log = open(self.workdir / "actions.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"actions{self.name}.log", "ab")  # noqa: SIM115 - closed with the process
         self._actions = subprocess.Popen(
             [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
             cwd=REPO_ROOT,
@@ -102,7 +117,9 @@ class Stack:
         wait_until(lambda: httpx.get(f"{self.action_url}/health").status_code == 200, 60, "action server")
 
     def start_rasa(self) -> None:
-        log = open(self.workdir / "rasa.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"rasa{self.name}.log", "ab")  # noqa: SIM115 - closed with the process
+        scaled = ["--auth-token", self.token] if self.token else []
+        credentials = "credentials-scaled.yml" if self.token else "credentials.yml"
         self._rasa = subprocess.Popen(
             [
                 str(RASA_BIN),
@@ -117,20 +134,30 @@ class Stack:
                 "--endpoints",
                 str(self.endpoints),
                 "--credentials",
-                "credentials.yml",
+                credentials,
                 "--logging-config-file",
                 "nlu/logging.yml",
+                *scaled,
             ],
             cwd=REPO_ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: httpx.get(f"{self.rasa_url}/status").json().get("model_file"), 180, "rasa server")
-        httpx.post(f"{self.rasa_url}/model/parse", json={"text": "halo"}, timeout=60)  # warm-up
+        wait_until(
+            lambda: httpx.get(f"{self.rasa_url}/status", params=self.auth).json().get("model_file"), 180, "rasa server"
+        )
+        httpx.post(f"{self.rasa_url}/model/parse", params=self.auth, json={"text": "halo"}, timeout=60)  # warm-up
 
     def stop_rasa(self) -> None:
         _stop(self._rasa)
+        self._rasa = None
+
+    def kill_rasa(self) -> None:
+        """SIGKILL, as a crash: no graceful shutdown, nothing flushed."""
+        if self._rasa and self._rasa.poll() is None:
+            self._rasa.kill()
+            self._rasa.wait(10)
         self._rasa = None
 
     def stop(self) -> None:
@@ -156,6 +183,10 @@ class Stack:
             "ADUAN_ACTION_SERVER_URL": self.action_url,
             "ADUAN_HTTP_PORT": free_port(),
         }
+        if self.token:
+            values["ADUAN_RASA_TOKEN"] = self.token
+        if self.lock_store_url:
+            values["ADUAN_LOCK_STORE_URL"] = self.lock_store_url
         values.update(overrides)
         return Settings(_env_file=None, **values)
 

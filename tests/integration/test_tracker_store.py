@@ -13,7 +13,6 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -21,8 +20,7 @@ from sqlalchemy import create_engine, text
 
 from bot.config import Settings
 from bot.rasa_endpoints import render_endpoints
-from bot.store.db import engine_for
-from tests.conftest import PG_URL, _pg_driver_url
+from tests.conftest import PG_URL, pg_schema
 from tests.integration.stack import MODEL, RASA_BIN, REPO_ROOT, GatewayThread, Stack, ensure_model, free_port
 from tests.integration.test_channels_e2e import LineCitizen, TelegramCitizen
 from tests.support.fake_line import FakeLineServer
@@ -42,23 +40,13 @@ def pg_stack(pg_ok: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     if not pg_ok:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
     ensure_model()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_pg_driver_url(PG_URL))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = _pg_driver_url(PG_URL) + f"{sep}options={quote(f'-csearch_path={schema}')}"
-    stack = Stack(tmp_path_factory.mktemp("pgstack"), url)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
-        engine_for(url).dispose()
-        with admin.begin() as conn:
-            for name in (schema, f"{schema}_rasa"):
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        admin.dispose()
+    with pg_schema() as url:
+        stack = Stack(tmp_path_factory.mktemp("pgstack"), url)
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
 
 
 @pytest.fixture(scope="module")

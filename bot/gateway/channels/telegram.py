@@ -156,12 +156,14 @@ class TelegramChannel:
         on_inbound: Callable[[], None],
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        polling: bool = True,
     ) -> None:
         base = api_base_url.rstrip("/")
         self.inbox = inbox
         self.on_inbound = on_inbound
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
+        self.polling = polling  # False on all gateway replicas but one (a single getUpdates consumer)
         self.app: Application = (
             ApplicationBuilder()
             .token(token)
@@ -197,10 +199,11 @@ class TelegramChannel:
             await self.app.bot.set_webhook(
                 self.webhook_url, secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES
             )
-        else:
+        elif self.polling:
             await self.app.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
-        logger.info("telegram channel started (%s)", "webhook" if self.webhook_url else "long polling")
+        mode = "webhook" if self.webhook_url else "long polling" if self.polling else "sending only (no polling)"
+        logger.info("telegram channel started (%s)", mode)
 
     async def stop(self) -> None:
         if self._poller:
