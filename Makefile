@@ -64,22 +64,26 @@ train: setup
 db: $(STAMP_APP)
 	$(VENV)/bin/aduan db upgrade
 
-# Ctrl-C reaches only this shell (honcho runs in its own session): it asks honcho to stop the three
+# Ctrl-C reaches only this shell (honcho runs in its own session): it asks honcho to stop the
 # processes with SIGTERM, waits, and exits 0, so there is no traceback and no make "Error 130".
 # umask 077: every file the processes create (tracker, logs, photos) is readable by the owner only.
 # SANIC_GRACEFUL_SHUTDOWN_TIMEOUT=0: the action server (Sanic 25) otherwise waits on the gateway's
 # keep-alive connection at SIGTERM and dies with an "Event loop stopped" traceback.
-run: setup train db
-	@echo ">> starting Rasa server, action server and gateway (Ctrl-C stops all three)"
-	@umask 077; export SANIC_GRACEFUL_SHUTDOWN_TIMEOUT=$${SANIC_GRACEFUL_SHUTDOWN_TIMEOUT:-0}; \
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" setsid $(VENV)/bin/honcho start -f $(PROCFILE) & pid=$$!; \
+START_PROCS = umask 077; export SANIC_GRACEFUL_SHUTDOWN_TIMEOUT=$${SANIC_GRACEFUL_SHUTDOWN_TIMEOUT:-0}; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" setsid $(VENV)/bin/honcho start -f $(1) & pid=$$!; \
 	trap 'kill -TERM $$pid 2>/dev/null' INT TERM HUP; \
 	wait $$pid; wait $$pid 2>/dev/null; echo ">> Aduan berhenti."; exit 0
 
-# The scaled profile (Procfile.scaled) on one machine: PostgreSQL (ADUAN_DATABASE_URL, default the
-# local `aduan` database), Redis lock store, Rasa's API behind ADUAN_RASA_TOKEN; see README.
+run: setup train db
+	@echo ">> starting Rasa server, action server and gateway (Ctrl-C stops all three)"
+	@$(call START_PROCS,$(PROCFILE))
+
+# The scaled profile (Procfile.scaled) on one machine: two Rasa servers behind ADUAN_RASA_TOKEN, two
+# action servers, two gateways, on PostgreSQL (ADUAN_DATABASE_URL, default the local `aduan`
+# database) with a Redis lock store (scripts/scaled-env.sh checks and sets all of it); see README.
 run-scaled: setup train
-	@scripts/run-scaled.sh
+	@. ./scripts/scaled-env.sh && echo ">> starting 2 Rasa servers, 2 action servers, 2 gateways (Ctrl-C stops all)" && \
+	$(call START_PROCS,Procfile.scaled)
 
 test: setup browser
 	$(PY) -m pytest -ra $(PYTEST_ARGS)

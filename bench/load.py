@@ -208,7 +208,7 @@ class DefaultProfile:
     def start(self) -> Profile:
         from bot.config import get_settings
         from bot.store.migrate import upgrade
-        from tests.integration.stack import Stack, ensure_model, free_port, wait_until
+        from tests.integration.stack import Stack, ensure_model
 
         if self.config.use_running:
             settings = get_settings()
@@ -227,73 +227,178 @@ class DefaultProfile:
             rasa_url, action_url, gateway_db = self._stack.rasa_url, self._stack.action_url, database_url
             tracker_url = self._stack.settings().tracker_store_url
             pids = {"rasa": self._stack._rasa.pid, "actions": self._stack._actions.pid}
-        port = free_port()
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO_ROOT),
-            "ADUAN_DATABASE_URL": gateway_db,
-            "ADUAN_TRACKER_STORE_URL": tracker_url,
-            "ADUAN_RASA_URL": rasa_url,
-            "ADUAN_ACTION_SERVER_URL": action_url,
-            "ADUAN_HTTP_HOST": "127.0.0.1",
-            "ADUAN_HTTP_PORT": str(port),
-            "ADUAN_MEDIA_DIR": str(self.workdir / "media"),
-            "TELEGRAM_BOT_TOKEN": bench_token(),
-            "TELEGRAM_API_BASE_URL": self.fake_root,
-        }
-        for key in ("TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET", "LINE_CHANNEL_SECRET"):
-            env.pop(key, None)  # long polling on the fake, no LINE
-        log = open(self.workdir / "gateway.log", "ab")  # noqa: SIM115 - closed with the process
-        gateway = subprocess.Popen(
-            [str(APP_PYTHON), "-m", "bot.cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        gateway, gateway_url = start_gateway(
+            self.workdir, "gateway", self.fake_root, gateway_db, tracker_url, rasa_url, action_url
         )
         self._procs.append(gateway)
-        gateway_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{gateway_url}/healthz", timeout=5).status_code == 200, 120, "gateway")
         pids["gateway"] = gateway.pid
         profile = Profile(rasa_url, action_url, gateway_url, pids)
         if self.config.bare == "same":
             profile.bare_rasa_url = rasa_url
         elif self.config.bare == "default":
-            profile.bare_rasa_url, pids["bare_rasa"] = self._start_default_rasa(action_url)
+            bare = start_default_rasa(self.workdir, action_url)
+            self._procs.append(bare)
+            profile.bare_rasa_url, pids["bare_rasa"] = bare.url, bare.pid
         return profile
 
-    def _start_default_rasa(self, action_url: str) -> tuple[str, int]:
-        """A second Rasa server with Rasa's default settings (in-memory tracker and lock store), same model."""
-        from tests.integration.stack import MODEL, free_port, wait_until
-
-        port = free_port()
-        endpoints = self.workdir / "endpoints-default.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "{action_url}/webhook"\n')
-        log = open(self.workdir / "rasa-default.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(
-            [str(RASA_BIN), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "--model", str(MODEL)]
-            + ["--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self._procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{url}/status", timeout=5).json().get("model_file"), 300, "bare rasa server")
-        httpx.post(f"{url}/model/parse", json={"text": "halo"}, timeout=120)
-        return url, proc.pid
-
     def stop(self) -> None:
-        for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+        stop_all(self._procs)
         if self._stack is not None:
             self._stack.stop()
 
 
-PROFILES = {"default": DefaultProfile}
+class ScaledProfile:
+    """The scaled profile (Procfile.scaled): 2 Rasa servers behind a token + 2 action servers + 2 gateways.
+
+    Tickets and Rasa's tracker store on PostgreSQL (a fresh schema of --database-url, default the
+    local `aduan_bench` database), Redis as Rasa's lock store (ADUAN_LOCK_STORE_URL, default db 13
+    of the local Redis). The first gateway long-polls the Telegram fake, both process the shared
+    inbox. Bare Rasa is a separate server with Rasa's default settings (the scaled servers do not
+    mount the unauthenticated REST channel).
+    """
+
+    def __init__(self, config: BenchConfig, workdir: Path, fake_root: str) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.fake_root = fake_root
+        self._stacks: list[Any] = []
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._schema: contextlib.ExitStack | None = None
+
+    def start(self) -> Profile:
+        import secrets
+
+        from bot.store.migrate import ensure_database, upgrade
+        from tests.conftest import pg_schema
+        from tests.integration.stack import Stack, ensure_model
+
+        if self.config.use_running:
+            raise ValueError("--use-running drives one Rasa server; start the scaled profile here instead")
+        ensure_model()
+        base = self.config.database_url or "postgresql+psycopg://postgres@127.0.0.1:5432/aduan_bench"
+        if not base.startswith("postgresql"):
+            raise ValueError("the scaled profile needs PostgreSQL (--database-url postgresql+psycopg://…)")
+        ensure_database(base)
+        self._schema = contextlib.ExitStack()
+        url = self._schema.enter_context(pg_schema(base))
+        upgrade(url)
+        lock = os.environ.get("ADUAN_LOCK_STORE_URL", "redis://127.0.0.1:6379/13")
+        token = secrets.token_urlsafe(24)
+        self._stacks = [Stack(self.workdir, url, token=token, lock_store_url=lock, name=f"-{n}") for n in "ab"]
+        for stack in self._stacks:
+            stack.start()
+        a, b = self._stacks
+        rasa_url, action_url = f"{a.rasa_url},{b.rasa_url}", f"{a.action_url},{b.action_url}"
+        scaled_env = {"ADUAN_RASA_TOKEN": token, "ADUAN_LOCK_STORE_URL": lock}
+        tracker = a.settings().tracker_store_url
+        pids = {"rasa_a": a._rasa.pid, "rasa_b": b._rasa.pid, "actions_a": a._actions.pid, "actions_b": b._actions.pid}
+        urls = []
+        for name, polling in (("gateway_a", "true"), ("gateway_b", "false")):
+            proc, gw_url = start_gateway(
+                self.workdir,
+                name,
+                self.fake_root,
+                url,
+                tracker,
+                rasa_url,
+                action_url,
+                {**scaled_env, "ADUAN_TELEGRAM_POLLING": polling},
+            )
+            self._procs.append(proc)
+            pids[name] = proc.pid
+            urls.append(gw_url)
+        profile = Profile(rasa_url, action_url, urls[0], pids)
+        if self.config.bare != "none":
+            bare = start_default_rasa(self.workdir, a.action_url)
+            self._procs.append(bare)
+            profile.bare_rasa_url, pids["bare_rasa"] = bare.url, bare.pid
+        return profile
+
+    def stop(self) -> None:
+        stop_all(self._procs)
+        for stack in self._stacks:
+            stack.stop()
+        if self._schema is not None:
+            self._schema.close()
+
+
+class _Proc(subprocess.Popen):  # type: ignore[type-arg]
+    url: str = ""
+
+
+def start_gateway(
+    workdir: Path,
+    name: str,
+    fake_root: str,
+    database_url: str,
+    tracker_url: str,
+    rasa_url: str,
+    action_url: str,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """An `aduan serve` process with Telegram on the bench's fake (long polling unless told otherwise)."""
+    from tests.integration.stack import free_port, wait_until
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "ADUAN_DATABASE_URL": database_url,
+        "ADUAN_TRACKER_STORE_URL": tracker_url,
+        "ADUAN_RASA_URL": rasa_url,
+        "ADUAN_ACTION_SERVER_URL": action_url,
+        "ADUAN_HTTP_HOST": "127.0.0.1",
+        "ADUAN_HTTP_PORT": str(port),
+        "ADUAN_MEDIA_DIR": str(workdir / "media"),
+        "TELEGRAM_BOT_TOKEN": bench_token(),
+        "TELEGRAM_API_BASE_URL": fake_root,
+        **(extra_env or {}),
+    }
+    for key in ("TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET", "LINE_CHANNEL_SECRET"):
+        env.pop(key, None)  # long polling on the fake, no LINE
+    log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [str(APP_PYTHON), "-m", "bot.cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200, 120, name)
+    return proc, url
+
+
+def start_default_rasa(workdir: Path, action_url: str) -> _Proc:
+    """A Rasa server with Rasa's default settings (in-memory tracker and lock store), same model."""
+    from tests.integration.stack import MODEL, free_port, wait_until
+
+    port = free_port()
+    endpoints = workdir / "endpoints-default.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "{action_url}/webhook"\n')
+    log = open(workdir / "rasa-default.log", "ab")  # noqa: SIM115 - closed with the process
+    proc = _Proc(
+        [str(RASA_BIN), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "--model", str(MODEL)]
+        + ["--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    proc.url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{proc.url}/status", timeout=5).json().get("model_file"), 300, "bare rasa server")
+    httpx.post(f"{proc.url}/model/parse", json={"text": "halo"}, timeout=120)
+    return proc
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+PROFILES: dict[str, Any] = {"default": DefaultProfile, "scaled": ScaledProfile}
 
 
 # --- drivers --------------------------------------------------------------------------------------
@@ -468,12 +573,23 @@ async def _drive(config: BenchConfig, profile_cls: type[DefaultProfile], workdir
             "peak_rss_mb": {k: round(v) for k, v in rss.peak_mb.items()},
             "peak_rss_total_mb": round(sum(v for k, v in rss.peak_mb.items() if k != "bare_rasa")),
             "cpu_s": {k: round(v, 2) for k, v in rss.cpu_s.items()},
-            "cpu_ms_per_turn": {k: round(1000 * v / turns[k], 1) for k, v in rss.cpu_s.items() if turns.get(k)},
+            "cpu_ms_per_turn": {
+                k: round(1000 * v / turns[k], 1) for k, v in by_kind(rss.cpu_s).items() if turns.get(k)
+            },
         }
         return report
     finally:
         await asyncio.to_thread(profile_runner.stop)
         await driver.fake.stop()
+
+
+def by_kind(per_process: dict[str, float]) -> dict[str, float]:
+    """rasa_a + rasa_b -> rasa (the scaled profile's replicas share the turns)."""
+    out: dict[str, float] = {}
+    for name, value in per_process.items():
+        kind = name if name == "bare_rasa" else name.split("_")[0]
+        out[kind] = out.get(kind, 0.0) + value
+    return out
 
 
 def served_turns(config: BenchConfig, ours: int, bare: int) -> dict[str, int]:
@@ -502,6 +618,8 @@ def run(config: BenchConfig) -> tuple[dict[str, Any], Path]:
     profile_cls = PROFILES.get(config.profile)
     if profile_cls is None:
         raise ValueError(f"profile {config.profile!r} is not available yet (have: {', '.join(PROFILES)})")
+    if config.profile == "scaled" and config.bare == "same":
+        config.bare = "default"  # its Rasa servers mount no unauthenticated REST channel to compare on
     with _workdir() as workdir:
         report = asyncio.run(_drive(config, profile_cls, workdir))
     out = write_reports(report, config.report_dir)

@@ -683,8 +683,18 @@ def trainer_rollback() -> None:
     help="bare-Rasa comparison: the same Rasa server, a second one with Rasa's default stores, or none",
 )
 @click.option("--use-running", is_flag=True, help="drive the running Rasa + action server (ADUAN_* URLs)")
-@click.option("--profile", type=click.Choice(["default"]), default="default", show_default=True)
-@click.option("--database-url", default=None, help="ticket store for a started stack (default: a fresh SQLite)")
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "scaled"]),
+    default="default",
+    show_default=True,
+    help="scaled: 2 Rasa servers (token, Redis lock store) + 2 action servers + 2 gateways on PostgreSQL",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="ticket store for a started stack (default: a fresh SQLite; scaled: a fresh schema of local aduan_bench)",
+)
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None, help="default: reports/")
 @click.pass_context
 def bench(
@@ -703,6 +713,9 @@ def bench(
     """Concurrent citizens through the Telegram fake vs. bare Rasa: latency, throughput, memory."""
     if ctx.invoked_subcommand is not None:
         return
+    from bot.checkout import on_path
+
+    on_path()  # bench/ and the test fakes live in the checkout, beside the installed package
     from bench.load import BenchConfig, run
 
     if citizens < 1:

@@ -1,11 +1,8 @@
-#!/usr/bin/env bash
-# `make run-scaled`: the scaled profile on one machine, for testing what runs on several.
+# Sourced by `make run-scaled` before it starts Procfile.scaled: the scaled profile on one machine,
+# for testing what runs on several.
 # Two Rasa servers (auth token, PostgreSQL tracker store, Redis lock store), two action servers,
 # two gateway replicas (web chat on :8080 and :8081; only the first long-polls Telegram). Every
 # process is its own, exactly as on separate machines (README: "Running on several machines").
-set -euo pipefail
-cd "$(dirname "$0")/.."
-
 fail() { printf 'run-scaled: %s\n' "$1" >&2; exit 2; }
 
 : "${ADUAN_DATABASE_URL:=postgresql+psycopg://postgres@127.0.0.1:5432/aduan}"
@@ -30,5 +27,4 @@ export ADUAN_ACTION_SERVER_URL="http://127.0.0.1:5055,http://127.0.0.1:5056"
 import os, redis
 redis.Redis.from_url(os.environ["ADUAN_LOCK_STORE_URL"], socket_connect_timeout=3).ping()
 PY
-.venv/bin/aduan db upgrade
-exec make --no-print-directory -o setup -o train -o db run PROCFILE=Procfile.scaled
+.venv/bin/aduan db upgrade || fail "the database could not be prepared (see above)"

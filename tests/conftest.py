@@ -42,14 +42,14 @@ def pg_ok() -> bool:
 
 
 @contextmanager
-def pg_schema() -> Iterator[str]:
+def pg_schema(base: str = PG_URL) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema; it and Rasa's `<schema>_rasa` are dropped after."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_pg_driver_url(PG_URL))
+    admin = create_engine(_pg_driver_url(base))
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = _pg_driver_url(PG_URL) + f"{sep}options={quote(f'-csearch_path={schema}')}"
+    sep = "&" if "?" in base else "?"
+    url = _pg_driver_url(base) + f"{sep}options={quote(f'-csearch_path={schema}')}"
     try:
         yield url
     finally:
