@@ -8,6 +8,7 @@ so a retry after a crash or an outage never answers the same message twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -32,6 +33,8 @@ from bot.trainer.recorder import record_decision
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
+CONCURRENCY = 20
+"""Messages (of different senders) one gateway processes at once."""
 MAX_ATTEMPTS = 12
 """With backoff capped at MAX_BACKOFF this keeps a message about half an hour before giving up."""
 MAX_BACKOFF = timedelta(minutes=5)
@@ -138,9 +141,49 @@ class Processor(PollingWorker):
         super().__init__(poll_interval)
 
     async def run_once(self) -> int:
+        """Claim a batch and process it to the end (tests and one-off drains)."""
         claimed = await asyncio.to_thread(self.inbox.claim)
         await asyncio.gather(*(self.process(item) for item in claimed))
         return len(claimed)
+
+    async def run_forever(self) -> None:
+        """Claim whenever a message is done, not batch after batch.
+
+        Waiting for a whole batch made every message that arrived meanwhile wait for the slowest
+        one in it (one complaint filed, one photo downloaded); under load that was most of a
+        turn's latency. Order per sender still holds: a sender's next message is only claimable
+        once the previous one is done (Inbox.claim).
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                logger.error("processing an inbound message failed", exc_info=task.exception())
+            self.notify()
+
+        try:
+            while True:
+                self._wake.clear()
+                claimed: list[Claimed] = []
+                room = CONCURRENCY - len(in_flight)
+                if room > 0:
+                    try:
+                        claimed = await asyncio.to_thread(self.inbox.claim, room)
+                    except Exception:  # a database hiccup must not stop the loop for good
+                        logger.exception("claiming inbound messages failed")
+                for item in claimed:
+                    task = asyncio.create_task(self.process(item), name=f"inbound-{item.id}")
+                    in_flight.add(task)
+                    task.add_done_callback(done)
+                if claimed:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        finally:
+            for task in list(in_flight):
+                task.cancel()  # leased rows come back to any worker when the lease runs out
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def process(self, item: Claimed) -> None:
         try:
