@@ -31,7 +31,8 @@ HELDOUT = REPO_ROOT / "tests" / "nlu"
 TRAIN = REPO_ROOT / "data" / "nlu"
 SEED = 42
 CONFIRM_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
-FALLBACK_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+FALLBACK_THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
+AMBIGUITY_THRESHOLDS = (0.0, 0.05)
 DEFAULT_CONFIRM_BELOW = 0.6  # actions/common.py CONFIRM_BELOW today (owned by the conversation code)
 
 
@@ -109,6 +110,7 @@ class Predictions:
     intents: list[str] = field(default_factory=list)
     raw_intents: list[str] = field(default_factory=list)  # best real intent, before the fallback decision
     confidences: list[float] = field(default_factory=list)
+    runner_up: list[float] = field(default_factory=list)  # the second real intent's confidence
     seconds_train: float = 0.0
     model: Path | None = None
     calibrated: bool = True  # False: no meaningful confidence (the SVM baseline)
@@ -118,6 +120,7 @@ class Predictions:
             [self.intents[i] for i in idx],
             [self.raw_intents[i] for i in idx],
             [self.confidences[i] for i in idx],
+            [self.runner_up[i] for i in idx] if self.runner_up else [],
             self.seconds_train,
             self.model,
             self.calibrated,
@@ -127,6 +130,7 @@ class Predictions:
         self.intents += other.intents
         self.raw_intents += other.raw_intents
         self.confidences += other.confidences
+        self.runner_up += other.runner_up
         self.seconds_train += other.seconds_train
         self.calibrated = other.calibrated
 
@@ -149,9 +153,11 @@ def run_rasa(config: dict[str, Any], train: list[Example], test: list[Example], 
     for start in range(0, len(test), 64):
         for result in parser.parse_many([e.text for e in test[start : start + 64]]):
             out.intents.append((result.get("intent") or {}).get("name") or "")
-            best = next((r for r in result.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"), {})
+            real = [r for r in result.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+            best = real[0] if real else {}
             out.raw_intents.append(best.get("name") or "")
             out.confidences.append(float(best.get("confidence") or 0.0))
+            out.runner_up.append(float(real[1].get("confidence") or 0.0) if len(real) > 1 else 0.0)
     parser.close()
     return out
 
@@ -173,7 +179,7 @@ def run_svm(train: list[Example], test: list[Example]) -> Predictions:
     model.fit([e.text for e in train], [e.intent for e in train])
     seconds = time.monotonic() - started
     intents = [str(i) for i in model.predict([e.text for e in test])]
-    return Predictions(intents, intents, [1.0] * len(intents), seconds, calibrated=False)
+    return Predictions(intents, intents, [1.0] * len(intents), [0.0] * len(intents), seconds, calibrated=False)
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -236,27 +242,31 @@ def confirmation(test: list[Example], preds: Predictions, threshold: float) -> d
 
 
 def fallback_sweep(test: list[Example], preds: Predictions, labels: list[str]) -> list[dict[str, Any]]:
-    """Fallback thresholds scored post hoc from the best real intent and its confidence (no retraining).
+    """Fallback and ambiguity thresholds scored post hoc from the two best real intents (no retraining).
 
-    Only the absolute threshold is swept; the ambiguity threshold of config.yml is not applied here.
+    As Rasa's FallbackClassifier: `lainnya` when the best confidence is below the threshold or the
+    two best are closer than the ambiguity threshold.
     """
     gold = [e.category for e in test]
+    runner_up = preds.runner_up or [0.0] * len(preds.confidences)
     rows = []
-    for threshold in FALLBACK_THRESHOLDS:
-        predicted = [
-            category_of(i) if c >= threshold else FALLBACK_CATEGORY
-            for i, c in zip(preds.raw_intents, preds.confidences, strict=True)
-        ]
-        filed, _ = non_complaints_filed(test, predicted)
-        to_coordinator = sum(1 for g, p in zip(gold, predicted, strict=True) if g != "lainnya" and p == "lainnya")
-        rows.append(
-            {
-                "threshold": threshold,
-                "macro_f1": scores(gold, predicted, labels)["macro_f1"],
-                "complaints_to_lainnya": to_coordinator,
-                "non_complaints_filed": filed,
-            }
-        )
+    for ambiguity in AMBIGUITY_THRESHOLDS:
+        for threshold in FALLBACK_THRESHOLDS:
+            predicted = [
+                category_of(i) if c >= threshold and c - r >= ambiguity else FALLBACK_CATEGORY
+                for i, c, r in zip(preds.raw_intents, preds.confidences, runner_up, strict=True)
+            ]
+            filed, _ = non_complaints_filed(test, predicted)
+            lost = sum(1 for g, p in zip(gold, predicted, strict=True) if g != "lainnya" and p == "lainnya")
+            rows.append(
+                {
+                    "threshold": threshold,
+                    "ambiguity": ambiguity,
+                    "macro_f1": scores(gold, predicted, labels)["macro_f1"],
+                    "complaints_to_lainnya": lost,
+                    "non_complaints_filed": filed,
+                }
+            )
     return rows
 
 
@@ -370,12 +380,16 @@ def run_linear(overrides: dict[str, Any], train: list[Example], test: list[Examp
     model.fit(texts, labels)
     seconds = time.monotonic() - started
     probs = probabilities(model, [normalize(e.text) for e in test], temperature)
-    best = probs.argmax(axis=1)
-    intents = [str(model.classes_[k]) for k in best]
-    confidences = [float(probs[i, k]) for i, k in enumerate(best)]
-    threshold = fallback_threshold()
-    decided = [i if c >= threshold else "nlu_fallback" for i, c in zip(intents, confidences, strict=True)]
-    return Predictions(decided, intents, confidences, seconds)
+    order = np.argsort(-probs, axis=1)
+    intents = [str(model.classes_[row[0]]) for row in order]
+    confidences = [float(probs[i, row[0]]) for i, row in enumerate(order)]
+    runner_up = [float(probs[i, row[1]]) if len(row) > 1 else 0.0 for i, row in enumerate(order)]
+    threshold, ambiguity = fallback_settings()
+    decided = [
+        i if c >= threshold and c - r >= ambiguity else "nlu_fallback"
+        for i, c, r in zip(intents, confidences, runner_up, strict=True)
+    ]
+    return Predictions(decided, intents, confidences, runner_up, seconds)
 
 
 def classifier_settings() -> dict[str, Any]:
@@ -385,11 +399,12 @@ def classifier_settings() -> dict[str, Any]:
     return {}
 
 
-def fallback_threshold() -> float:
+def fallback_settings() -> tuple[float, float]:
+    """FallbackClassifier's threshold and ambiguity threshold in config.yml."""
     for component in our_config()["pipeline"]:
         if component["name"] == "FallbackClassifier":
-            return float(component.get("threshold", 0.3))
-    return 0.0
+            return float(component.get("threshold", 0.3)), float(component.get("ambiguity_threshold", 0.1))
+    return 0.0, 0.0
 
 
 def sweep(train: list[Example], labels: list[str], folds: int, tmp: Path) -> str:
@@ -402,6 +417,9 @@ def sweep(train: list[Example], labels: list[str], folds: int, tmp: Path) -> str
         "fitted temperature, class_weight balanced": {"calibration": "temperature", "class_weight": "balanced"},
         "fitted temperature, C=0.5": {"calibration": "temperature", "C": 0.5},
         "fitted temperature, C=2": {"calibration": "temperature", "C": 2.0},
+        "fitted temperature, C=0.5, balanced": {"calibration": "temperature", "C": 0.5, "class_weight": "balanced"},
+        "fitted temperature, word 1-3 grams": {"calibration": "temperature", "word_max_ngram": 3},
+        "fitted temperature, char 1-5 grams": {"calibration": "temperature", "char_min_ngram": 1},
     }
     lines = [
         "# NLU pipeline choices",
@@ -411,13 +429,14 @@ def sweep(train: list[Example], labels: list[str], folds: int, tmp: Path) -> str
         "code as the Rasa component, run without the Rasa graph (`run_linear`). Category macro-F1 as in "
         "reports/nlu.md, with the fallback threshold of config.yml; ECE = expected calibration error of "
         "the top choice (10 bins); buttons = share of messages routed to a category whose confidence is "
-        "below 0.6, and how often the top choice was right for them and for the rest. The fallback "
-        "threshold columns score the same out-of-fold predictions post hoc.",
+        "below 0.6, and how often the top choice was right for them and for the rest. The last columns "
+        "score the same out-of-fold predictions post hoc with other fallback thresholds (t) and ambiguity "
+        "thresholds (a: the two best closer than this also fall back, as Rasa's FallbackClassifier does).",
         "",
         "| variant | macro-F1 | min F1 | ECE | buttons < 0.6 | right with buttons | right without | "
-        + " | ".join(f"F1 @ fallback {t:.1f}" for t in FALLBACK_THRESHOLDS)
+        + " | ".join(f"t {t:.2f} a {a:.2f}" for a in AMBIGUITY_THRESHOLDS for t in FALLBACK_THRESHOLDS)
         + " | training (all folds) |",
-        "|---|---|---|---|---|---|---|" + "---|" * len(FALLBACK_THRESHOLDS) + "---|",
+        "|---|---|---|---|---|---|---|" + "---|" * (len(FALLBACK_THRESHOLDS) * len(AMBIGUITY_THRESHOLDS)) + "---|",
     ]
     for name, overrides in variants.items():
         print(f"sweep: {name}", file=sys.stderr)
@@ -681,15 +700,15 @@ def render_report(r: dict[str, Any]) -> str:
     if "cv" in r and "ours" in r["cv"] and "fallback_sweep" in r["cv"]["ours"]:
         lines += [
             "",
-            "## Fallback threshold (cross-validation, our pipeline, scored post hoc)",
+            "## Fallback thresholds (cross-validation, our pipeline, scored post hoc)",
             "",
-            "| threshold | macro-F1 | complaints sent to `lainnya` | non-complaints filed |",
-            "|---|---|---|---|",
+            "| threshold | ambiguity | macro-F1 | complaints sent to `lainnya` | non-complaints filed |",
+            "|---|---|---|---|---|",
         ]
         for row in r["cv"]["ours"]["fallback_sweep"]:
             lines.append(
-                f"| {row['threshold']:.1f} | {row['macro_f1']:.3f} | {row['complaints_to_lainnya']} | "
-                f"{row['non_complaints_filed']} |"
+                f"| {row['threshold']:.2f} | {row.get('ambiguity', 0.0):.2f} | {row['macro_f1']:.3f} | "
+                f"{row['complaints_to_lainnya']} | {row['non_complaints_filed']} |"
             )
     if "latency" in r:
         lat = r["latency"]
