@@ -1,7 +1,7 @@
 """Requests for information: answered from the city's FAQ, or forwarded to the OPD as a ticket.
 
 Like SP4N-LAPOR!, a question is not a complaint: it never starts the complaint form. When the FAQ
-(ResponseSelector over data/nlu/faq.yml) has no confident answer, the citizen is offered to send
+(nlu/faq_selector.py over data/nlu/faq.yml) has no confident answer, the citizen is offered to send
 the question to the OPD that the question is about, as a ticket of kind `informasi` with the same
 routing and deadlines as a complaint.
 """

@@ -39,8 +39,12 @@ from bot.config import REPO_ROOT
 APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 RASA_BIN = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
 SETTLE = 0.05  # after the first answer, let the rest of the same answer arrive before reading it
-MARK_BEGIN = "<!-- aduan bench: begin -->"
-MARK_END = "<!-- aduan bench: end -->"
+def markers(report: dict[str, Any]) -> tuple[str, str]:
+    """One section of reports/bench.md per profile, load and pace: a re-run replaces only its own."""
+    cfg = report["config"]
+    pace = "saturated" if cfg["saturate"] else f"think {cfg['think']:g}s"
+    key = f"{cfg['profile']}, {cfg['citizens']} citizens, {pace}"
+    return f"<!-- aduan bench {key}: begin -->", f"<!-- aduan bench {key}: end -->"
 
 
 @dataclass
@@ -638,11 +642,12 @@ def write_reports(report: dict[str, Any], report_dir: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md = report_dir / "bench.md"
-    section = "\n".join([MARK_BEGIN, markdown(report, out.relative_to(report_dir)), MARK_END])
+    begin, end = markers(report)
+    section = "\n".join([begin, markdown(report, out.relative_to(report_dir)), end])
     current = md.read_text(encoding="utf-8") if md.exists() else "# Benchmarks\n"
-    if MARK_BEGIN in current and MARK_END in current:
-        head, _, rest = current.partition(MARK_BEGIN)
-        _, _, tail = rest.partition(MARK_END)
+    if begin in current and end in current:
+        head, _, rest = current.partition(begin)
+        _, _, tail = rest.partition(end)
         current = head + section + tail
     else:
         current = current.rstrip("\n") + "\n\n" + section + "\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.citizens import COMPLAINTS, Answer, Citizen, Outcome
-from bench.load import MARK_BEGIN, MARK_END, BenchConfig, percentile, served_turns, write_reports
+from bench.load import BenchConfig, markers, percentile, served_turns, write_reports
 
 PHOTO = Answer("Apakah ada foto pendukung?", [("Lewati", "/skip", 11)])
 PRIVACY = Answer(
@@ -101,10 +101,21 @@ def test_the_report_replaces_only_its_own_section(tmp_path: Path) -> None:
     first = write_reports(_report("2026-12-01T22:00:00+00:00"), tmp_path)
     second = write_reports(_report("2026-12-01T23:00:00+00:00"), tmp_path)
     text = (tmp_path / "bench.md").read_text()
-    assert "kept as is" in text and text.count(MARK_BEGIN) == 1 and text.count(MARK_END) == 1
+    begin, end = markers(_report("2026-12-01T23:00:00+00:00"))
+    assert "kept as is" in text and text.count(begin) == 1 and text.count(end) == 1
     assert second.name in text and first.name not in text
     assert first.exists() and second.exists()
     assert "| bare Rasa (REST channel) | 30 | 5/5 | 0 | 100.0 ms | 200.0 ms |" in text
+
+
+def test_each_profile_and_load_keeps_its_own_section(tmp_path: Path) -> None:
+    default = _report("2026-12-01T22:00:00+00:00")
+    scaled = _report("2026-12-01T23:00:00+00:00")
+    scaled["config"] = {**scaled["config"], "profile": "scaled"}
+    write_reports(default, tmp_path)
+    write_reports(scaled, tmp_path)
+    text = (tmp_path / "bench.md").read_text()
+    assert "## `aduan bench` (default profile)" in text and "## `aduan bench` (scaled profile)" in text
 
 
 def test_cpu_per_turn_counts_only_the_turns_a_process_served() -> None:
