@@ -32,6 +32,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+import nlu.action_failures  # noqa: F401 - installs "a failed custom action fails the message"
+
 logger = logging.getLogger(__name__)
 TOP_N = 3
 
@@ -156,9 +158,11 @@ class AduanRestInput(RestInput):
                 if capture is not None:
                     capture.waiting.discard(sender_id)
                     tracker = capture.saved.pop(sender_id, None)
-            if failed and not collector.messages:
+            if failed and (not collector.messages or tracker is None):
                 # Nothing was answered (e.g. the lock store or tracker store is down): an empty
                 # 200 would look like "handled, nothing to say" and the citizen would hear nothing.
+                # Nor was it if the tracker was never saved (a custom action failed half-way, see
+                # nlu/action_failures.py): Rasa forgot the turn, so the gateway must send it again.
                 return response.json({"error": "message not handled"}, status=500)
             if tracker is None and store is not None:  # not saved through the wrapper: read it back
                 tracker = await store.retrieve(sender_id)
