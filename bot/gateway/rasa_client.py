@@ -57,6 +57,7 @@ class RasaClient:
         action_server_urls: str | list[str],
         timeout: float = 30.0,
         auth: dict[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         rasa, actions = _as_list(rasa_urls), _as_list(action_server_urls)
         if len(actions) == 1:
@@ -65,7 +66,7 @@ class RasaClient:
             raise ValueError("one action server per Rasa server (or one for all) is needed")
         self.servers = [RasaServer(u, a) for u, a in zip(rasa, actions, strict=True)]
         self._auth = dict(auth or {})
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0))
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0), transport=transport)
 
     @property
     def rasa_url(self) -> str:
