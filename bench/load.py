@@ -39,6 +39,8 @@ from bot.config import REPO_ROOT
 APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 RASA_BIN = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
 SETTLE = 0.05  # after the first answer, let the rest of the same answer arrive before reading it
+
+
 def markers(report: dict[str, Any]) -> tuple[str, str]:
     """One section of reports/bench.md per profile, load and pace: a re-run replaces only its own."""
     cfg = report["config"]
@@ -392,14 +394,10 @@ def start_default_rasa(workdir: Path, action_url: str) -> _Proc:
 
 
 def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    from tests.integration.stack import stop_process
+
     for proc in reversed(procs):
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc)
 
 
 PROFILES: dict[str, Any] = {"default": DefaultProfile, "scaled": ScaledProfile}

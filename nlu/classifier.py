@@ -110,6 +110,15 @@ def fit_temperature(config: dict[str, Any], texts: list[str], labels: np.ndarray
     return float(minimize_scalar(log_loss, bounds=(0.01, 2.0), method="bounded").x)
 
 
+def load_stored(model_storage: ModelStorage, resource: Resource, name: str) -> Any | None:
+    """What a component saved with joblib at training time, or None when nothing was trained."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            return joblib.load(directory / name)
+    except (ValueError, FileNotFoundError):
+        return None
+
+
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     z = scores / temperature
     z = z - z.max(axis=-1, keepdims=True)
@@ -183,10 +192,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LinearIntentClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                stored = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
+        stored = load_stored(model_storage, resource, MODEL_FILE)
+        if stored is None:
             return cls(config, model_storage, resource)  # no intents were trained (e.g. an empty NLU set)
         if isinstance(stored, dict):
             return cls(config, model_storage, resource, stored["model"], stored["temperature"])

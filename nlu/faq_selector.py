@@ -32,7 +32,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, PREDICTED_CON
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.classifier import LinearIntentClassifier, build_model, fit_temperature, probabilities
+from nlu.classifier import LinearIntentClassifier, build_model, fit_temperature, load_stored, probabilities
 
 MODEL_FILE = "faq_selector.joblib"
 
@@ -100,12 +100,7 @@ class LinearResponseSelector(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LinearResponseSelector:
-        try:
-            with model_storage.read_from(resource) as directory:
-                stored = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
-            stored = None
-        return cls(config, model_storage, resource, stored)
+        return cls(config, model_storage, resource, load_stored(model_storage, resource, MODEL_FILE))
 
     def _ranking(self, texts: list[str]) -> list[list[tuple[str, float]]]:
         if self.single:

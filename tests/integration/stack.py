@@ -150,7 +150,7 @@ class Stack:
         httpx.post(f"{self.rasa_url}/model/parse", params=self.auth, json={"text": "halo"}, timeout=60)  # warm-up
 
     def stop_rasa(self) -> None:
-        _stop(self._rasa)
+        stop_process(self._rasa)
         self._rasa = None
 
     def kill_rasa(self) -> None:
@@ -161,8 +161,8 @@ class Stack:
         self._rasa = None
 
     def stop(self) -> None:
-        _stop(self._rasa)
-        _stop(self._actions)
+        stop_process(self._rasa)
+        stop_process(self._actions)
 
     # --- talking to Rasa directly ---------------------------------------------------------------
 
@@ -191,7 +191,8 @@ class Stack:
         return Settings(_env_file=None, **values)
 
 
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL after 20 s: no test leaves a process behind."""
     if proc and proc.poll() is None:
         proc.terminate()
         try:
