@@ -10,12 +10,13 @@ STAMP_APP := $(VENV)/.installed
 STAMP_RASA:= $(RASA_VENV)/.installed
 PROCFILE  ?= Procfile
 
-.PHONY: help setup browser train db run run-scaled test test-fast lint nlu-eval bench clean
+.PHONY: help setup browser train db run run-scaled test test-fast reliability lint nlu-eval bench clean
 
 help:
 	@echo "make run    - set up, train if needed, migrate, start Rasa + actions + gateway"
 	@echo "make run-scaled - the scaled profile on one machine: 2 Rasa (token, PostgreSQL, Redis lock) + 2 actions + 2 gateways"
 	@echo "make test   - set up, then the whole test suite"
+	@echo "make reliability - long load + fault runs of the reliability suite (reports/reliability.md)"
 	@echo "make lint   - ruff"
 	@echo "make nlu-eval - held-out + cross-validation report (reports/nlu.md)"
 	@echo "make bench  - store throughput, end-to-end latency, memory (reports/bench.md)"
@@ -90,6 +91,11 @@ test: setup browser
 
 test-fast: $(STAMP_APP)
 	$(PY) -m pytest -ra -m "not integration and not browser" $(PYTEST_ARGS)
+
+# The reliability suite's long runs (100 citizens x 5 complaints; SIGKILL, PostgreSQL and Redis restarts on the
+# default and the scaled profile); figures in reports/reliability.md. The fast part is in `make test`.
+reliability: setup train
+	$(PY) -m pytest -ra -m reliability_long tests/reliability $(PYTEST_ARGS)
 
 lint: $(STAMP_APP)
 	$(VENV)/bin/ruff check .
