@@ -10,7 +10,7 @@ STAMP_APP := $(VENV)/.installed
 STAMP_RASA:= $(RASA_VENV)/.installed
 PROCFILE  ?= Procfile
 
-.PHONY: help setup browser train db run run-scaled test test-fast reliability lint nlu-eval bench clean
+.PHONY: help setup browser train db run run-scaled test test-fast reliability lint nlu-eval bench bench-store clean
 
 help:
 	@echo "make run    - set up, train if needed, migrate, start Rasa + actions + gateway"
@@ -19,7 +19,8 @@ help:
 	@echo "make reliability - long load + fault runs of the reliability suite (reports/reliability.md)"
 	@echo "make lint   - ruff"
 	@echo "make nlu-eval - held-out + cross-validation report (reports/nlu.md)"
-	@echo "make bench  - store throughput, end-to-end latency, memory (reports/bench.md)"
+	@echo "make bench  - 50 concurrent citizens vs bare Rasa, default and scaled profile (reports/bench.md)"
+	@echo "make bench-store - ticket-store throughput and one-turn latency (bench/run.py)"
 
 setup: $(STAMP_APP) $(STAMP_RASA)
 
@@ -104,8 +105,13 @@ lint: $(STAMP_APP)
 nlu-eval: setup
 	$(VENV)/bin/aduan nlu eval
 
-# Throughput, latency and memory; results committed in reports/bench.md.
-bench: setup
+# `aduan bench`: 50 citizens through the Telegram fake vs bare Rasa, both profiles (the scaled one needs
+# PostgreSQL and Redis); results committed in reports/bench.md and reports/bench/*.json.
+bench: setup train
+	$(VENV)/bin/aduan bench --citizens 50 --think 2 --bare default
+	$(VENV)/bin/aduan bench --profile scaled --citizens 50 --think 2
+
+bench-store: setup
 	$(PY) -m bench.run
 
 clean:
