@@ -17,7 +17,9 @@ from tests.trainer.conftest import WebCitizen
 
 PHONE = {"width": 390, "height": 844}
 TEXT = "kucing liar banyak yg mati di got dekat pasar, bangkainya dibiarkan"
-LABEL = "complaint_lingkungan"
+# The text is about both (dead animals, a drain). The trainer picks the one the live model did not
+# say, so the test shows a correction being learned whatever the training data already teaches.
+CANDIDATES = ("complaint_lingkungan", "complaint_infrastruktur")
 PASSWORD = "kata-sandi-pelatih-baru"
 RETRAIN_TIMEOUT = 600_000  # ms: a full `rasa train` plus the gate on a shared 2-core machine
 
@@ -63,7 +65,8 @@ def test_trainer_labels_a_real_message_retrains_and_the_bot_learns_it(
     citizen = WebCitizen(trainer_site.url)
     citizen.say(TEXT)
     before = _latest_decision(trainer_site, citizen.sender_id)
-    assert before is not None and before.intent != LABEL, before.intent
+    assert before is not None
+    label = next(c for c in CANDIDATES if c != before.intent)
 
     with trainer_site.gateway.sessions() as session, session.begin():
         _, one_time = create_user(session, "pelatih-browser", "trainer")
@@ -75,7 +78,7 @@ def test_trainer_labels_a_real_message_retrains_and_the_bot_learns_it(
         item = page.locator("article.item", has_text="kucing liar banyak").first
         expect(item).to_be_visible()
         expect(item.locator("ol.top3 li")).not_to_have_count(0)
-        item.locator("select[name=other]").select_option(LABEL)
+        item.locator("select[name=other]").select_option(label)
         item.get_by_role("button", name="Pakai label ini").click()
         expect(page.locator(".notice")).to_contain_text("Tersimpan")
         expect(page.locator("article.item", has_text="kucing liar banyak")).to_have_count(0)
@@ -92,5 +95,5 @@ def test_trainer_labels_a_real_message_retrains_and_the_bot_learns_it(
     again = WebCitizen(trainer_site.url)
     again.say(TEXT)
     after = _latest_decision(trainer_site, again.sender_id)
-    assert after.intent == LABEL, (after.intent, after.confidence)
+    assert after.intent == label, (after.intent, after.confidence)
     assert after.model_id != before.model_id
