@@ -23,7 +23,9 @@ _FORMATTER = logging.Formatter()
 
 def _mask_arg(value: Any) -> Any:
     """A log argument with personal data masked; its type kept when there was nothing to mask."""
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, (bool, float)):
+        # A float is never personal data, but its repr can have 16 digits after the point
+        # ("waiting %.1fs" % 7.3660981234568145): masking it made the arg a str and broke the format.
         return value
     text = value if isinstance(value, str) else str(value)
     masked = mask_text(text)

@@ -115,3 +115,11 @@ def test_argument_shapes_survive_masking(captured: tuple[logging.Logger, io.Stri
     logger.info("user %(who)s", {"who": PHONE})
     out = stream.getvalue()
     assert "GET took 12 ms" in out and NIK not in out and PHONE not in out
+
+
+def test_a_float_with_sixteen_digits_is_not_taken_for_a_nik(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    """`"waiting %.1fs" % 7.3660981234568145` (the outbox's rate-limit wait) once became a masked str and a
+    '--- Logging error ---' traceback instead of a log line (found by the reliability suite)."""
+    logger, stream = captured
+    logger.warning("outbox %s: waiting %.1fs", [12], 7.3660981234568145)
+    assert "outbox [12]: waiting 7.4s" in stream.getvalue()
