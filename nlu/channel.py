@@ -140,12 +140,17 @@ class AduanRestInput(RestInput):
             if capture is not None:
                 capture.waiting.add(sender_id)
             collector = CollectingOutputChannel()
+            metadata = self.get_metadata(request)
+            # The gateway names each message after its inbox row, so a retry (Rasa or the action server
+            # died half-way) is the same message to the actions: a ticket is filed once per message.
+            given_id = metadata.get("message_id") if isinstance(metadata, dict) else None
             message = UserMessage(
                 text,
                 collector,
                 sender_id,
                 input_channel=self._extract_input_channel(request),
-                metadata=self.get_metadata(request),
+                message_id=str(given_id) if given_id else None,
+                metadata=metadata,
             )
             tracker = None
             failed = False

@@ -228,7 +228,10 @@ class Processor(PollingWorker):
         start = int(payload.get("_parts_done", 0))
         for index in range(start, len(parts)):
             try:
-                replies = await self.rasa.send(item.sender_id, parts[index], {"channel": item.channel})
+                # A stable id per inbox row and part: the retry of a message Rasa may already have
+                # half-handled files no second ticket (the actions' idempotency key is sender + id).
+                metadata = {"channel": item.channel, "message_id": f"inbound-{item.id}-{index}"}
+                replies = await self.rasa.send(item.sender_id, parts[index], metadata)
             except ServiceDown as exc:
                 await asyncio.to_thread(self._postpone, item, payload, str(exc), extra)
                 self.on_outbox()
