@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -41,11 +42,17 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
+INLINE = os.environ.get("ADUAN_ACTIONS_INLINE", "").lower() in ("1", "true")
+"""Benchmark only (ADUAN_ACTIONS_INLINE=1): the old in-loop calls, to measure what the pool saves."""
+
+
 async def call(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
     """Run the blocking `fn(*args, **kwargs)` in the store's thread pool; its result or exception comes back here.
 
     Context variables (request ids for logs) are carried into the thread, as `asyncio.to_thread` does.
     """
+    if INLINE:
+        return fn(*args, **kwargs)
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     return await loop.run_in_executor(_pool(), functools.partial(context.run, fn, *args, **kwargs))
