@@ -16,7 +16,7 @@ from typing import Any
 
 from nlu.patterns import NIK_RE, PHONE_RE, digits
 
-DECIMAL = re.compile(r"\d\.$")  # "0.0812345678" is a number with a fraction, not a phone number
+DECIMAL = re.compile(r"\d\.$")  # "0.0812345678" and "7.3660981234568145" are fractions, not phones or NIKs
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ def scan_text(text: str, where: str, invented: set[str]) -> list[Finding]:
     for number, line in enumerate(text.splitlines(), start=1):
         for kind, pattern in (("NIK", NIK_RE), ("phone", PHONE_RE)):
             for match in pattern.finditer(line):
-                if kind == "phone" and DECIMAL.search(line[: match.start()]):
-                    continue
+                if DECIMAL.search(line[: match.start()]):
+                    continue  # digits after a decimal point: a fraction (7.3660981234568145), not a number
                 value = match.group(0)
                 found = digits(value)
                 ours = found in invented or ("0" + found[2:] if found.startswith("62") else found) in invented

@@ -12,6 +12,7 @@ import contextlib
 import platform
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,6 @@ class FaultPlan:
             threshold = fault.at * driver.expected_tickets
             while driver.stats.complaints_done < threshold:
                 await asyncio.sleep(0.2)
-            if fault.mid_processing:
-                await asyncio.to_thread(wait_for_lease, self.cluster.database_url)
             in_flight = sum(1 for m in driver.stats.messages if not m.answered)
             done = driver.stats.complaints_done
             started = time.time()
@@ -80,8 +79,36 @@ class FaultPlan:
                 }
             )
 
+    @contextlib.contextmanager
+    def _sends_held(self) -> Iterator[None]:
+        """The gateway dies while Telegram and LINE are slow to answer its sends, not in the middle of one.
+
+        A send the platform has accepted but the gateway has not yet marked `sent` is sent again after
+        a crash (at-least-once: Telegram has no idempotency key, and a used LINE reply token turns into
+        a push). No sender can close that window of a few milliseconds, so the kill is timed outside
+        it, as tests/gateway/test_fault_sigkill.py does: sends are held (answered 500 after 5 s; the
+        killed process never sees the answer, the others retry) for the moment of the kill.
+        """
+        fakes = ((self.cluster.telegram, ("sendMessage", "sendPhoto")), (self.cluster.line, ("reply", "push")))
+        for fake, methods in fakes:
+            for method in methods:
+                fake.fail_next(method, 500, times=10**6, delay=5.0)
+        time.sleep(0.5)  # sends already past the fakes' door finish and are marked
+        try:
+            yield
+        finally:
+            for fake, _ in fakes:
+                fake.clear_failures()
+
     def _inject(self, fault: Fault) -> None:
-        if fault.kind == "kill":
+        if fault.kind == "kill" and fault.target.startswith("gateway"):
+            with self._sends_held():
+                if fault.mid_processing:
+                    wait_for_lease(self.cluster.database_url)
+                self.cluster.kill(fault.target)
+            time.sleep(fault.down)
+            self.cluster.start(fault.target)
+        elif fault.kind == "kill":
             self.cluster.kill(fault.target)
             time.sleep(fault.down)
             self.cluster.start(fault.target)
