@@ -38,6 +38,7 @@ from bot.web.app import create_web_app
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 READY_TIMEOUT = 600.0
+ALL_SERVERS_GRACE = 120.0  # seconds "Aduan siap" waits for the other Rasa servers once one serves
 
 
 class Gateway:
@@ -138,10 +139,18 @@ class Gateway:
     async def _announce_when_ready(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_TIMEOUT
+        all_servers_by: float | None = None
         while loop.time() < deadline:
-            ok, _ = await self.health()
-            if ok:
+            ok, report = await self.health()
+            servers = report.get("rasa_servers") or []
+            if ok and all(s["ok"] and s["action_server_ok"] for s in servers):
                 break
+            if ok:  # scaled profile: serving already; give the other servers a while to load
+                all_servers_by = all_servers_by or loop.time() + ALL_SERVERS_GRACE
+                if loop.time() >= all_servers_by:
+                    down = ", ".join(s["url"] for s in servers if not (s["ok"] and s["action_server_ok"]))
+                    logger.warning("serving without %s (see /healthz)", down)
+                    break
             await asyncio.sleep(1)
         else:
             logger.error("Rasa / action server / stores not ready after %.0fs; see /healthz", READY_TIMEOUT)

@@ -164,9 +164,20 @@ class RasaClient:
         return await self._actions_up(self.servers[0])
 
     async def warm_up(self) -> None:
-        """One parse per server so TensorFlow builds its graph before the first citizen waits for it."""
+        """One parse per server so TensorFlow builds its graph before the first citizen waits for it.
+
+        A server that is not up (scaled profile: one still loading, or down) is skipped; it warms up
+        with its first message. Only when no server could be warmed up is that an error.
+        """
+        warmed = 0
         for server in self.servers:
-            response = await self._client.post(
-                f"{server.url}/model/parse", params=self._auth, json={"text": "halo"}, timeout=120.0
-            )
-            response.raise_for_status()
+            try:
+                response = await self._client.post(
+                    f"{server.url}/model/parse", params=self._auth, json={"text": "halo"}, timeout=120.0
+                )
+                response.raise_for_status()
+                warmed += 1
+            except httpx.HTTPError:
+                continue
+        if not warmed:
+            raise ServiceDown("no Rasa server answered the warm-up parse")
