@@ -28,6 +28,7 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -100,6 +101,36 @@ def _capture_for(store: Any) -> _Capture:
     return capture
 
 
+REPLAYED_KEYS = ("buttons", "image", "attachment", "custom", "elements", "quick_replies")
+
+
+async def replay(store: Any, sender_id: str, message_id: str) -> list[dict[str, Any]] | None:
+    """The bot's messages that answered `message_id`, if the tracker already holds that message.
+
+    A gateway that dies while Rasa is answering never gets the answer, but Rasa finishes the turn
+    (a complaint is filed, the tracker saved). Handling the retry again would answer the turn after
+    it ("saya belum memahami") and the citizen would never see the ticket code; so the answer is
+    read back from the tracker (shared by every Rasa server) and returned as it was. Only asked for
+    retries (`metadata.retry`), so a first attempt costs no extra tracker read.
+    """
+    tracker = await store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    events = list(tracker.events)
+    start = next((i for i, e in enumerate(events) if isinstance(e, UserUttered) and e.message_id == message_id), None)
+    if start is None:
+        return None
+    messages: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            message = {"recipient_id": sender_id, "text": event.text}
+            message.update({k: event.data.get(k) for k in REPLAYED_KEYS})
+            messages.append({k: v for k, v in message.items() if v is not None})
+    return messages
+
+
 class AduanRestInput(RestInput):
     """`rest` plus the NLU decision; the gateway is its only client (Rasa listens on loopback)."""
 
@@ -136,14 +167,19 @@ class AduanRestInput(RestInput):
             agent = request.app.ctx.agent  # the model that answers this message (PUT /model swaps it)
             model_id = agent.model_id if agent else None
             store = agent.tracker_store if agent is not None else None
-            capture = _capture_for(store) if store is not None else None
-            if capture is not None:
-                capture.waiting.add(sender_id)
-            collector = CollectingOutputChannel()
             metadata = self.get_metadata(request)
             # The gateway names each message after its inbox row, so a retry (Rasa or the action server
             # died half-way) is the same message to the actions: a ticket is filed once per message.
             given_id = metadata.get("message_id") if isinstance(metadata, dict) else None
+            if given_id and metadata.get("retry") and store is not None:
+                answered = await replay(store, sender_id, str(given_id))
+                if answered is not None:  # handled before, its answer lost on the way (the gateway died)
+                    logger.info("aduan channel: message %s was handled before; its answer is sent again", given_id)
+                    return response.json({"messages": answered, "nlu": None, "replayed": True})
+            capture = _capture_for(store) if store is not None else None
+            if capture is not None:
+                capture.waiting.add(sender_id)
+            collector = CollectingOutputChannel()
             message = UserMessage(
                 text,
                 collector,

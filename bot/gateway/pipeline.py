@@ -230,7 +230,9 @@ class Processor(PollingWorker):
             try:
                 # A stable id per inbox row and part: the retry of a message Rasa may already have
                 # half-handled files no second ticket (the actions' idempotency key is sender + id).
-                metadata = {"channel": item.channel, "message_id": f"inbound-{item.id}-{index}"}
+                metadata: dict[str, Any] = {"channel": item.channel, "message_id": f"inbound-{item.id}-{index}"}
+                if item.attempts > 1:  # claimed before: Rasa may have answered it already (nlu/channel.py)
+                    metadata["retry"] = True
                 replies = await self.rasa.send(item.sender_id, parts[index], metadata)
             except ServiceDown as exc:
                 await asyncio.to_thread(self._postpone, item, payload, str(exc), extra)
