@@ -23,8 +23,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, select
+
 from bench.citizens import CODE, Answer, Citizen, Move, Outcome
 from bot.relay.registry import AdminRegistry
+from bot.store import models as m
 from bot.store.db import session_factory
 from bot.texts import render
 from bot.tickets import TicketService
@@ -33,7 +36,7 @@ from tests.reliability.cluster import TG_SECRET, Cluster
 JSON = dict[str, Any]
 SERVICE_DOWN = render("service_down")
 RETRY_SAVE = 'ketik "kirim"'  # the action server could not write the ticket: the citizen types "kirim" again
-QUIET = {"telegram": 1.4, "line": 0.5}  # Telegram paces a private chat at 1 msg/s; LINE sends a batch at once
+ANSWER_POLL = 0.3  # seconds between "is the whole answer out?" checks, once its first part arrived
 REDELIVER_EVERY = 2.0
 REDELIVER_FOR = 900.0
 MAX_COMPLAINT_TRIES = 3
@@ -101,7 +104,6 @@ class Stats:
     complaints_done: int = 0
     complaints_restarted: int = 0
     latencies: list[float] = field(default_factory=list)
-    faults: list[JSON] = field(default_factory=list)
     started: float = 0.0
     finished: float = 0.0
     final_check_answered: int = 0
@@ -128,6 +130,7 @@ class Person:
     user_id: str
     queue: asyncio.Queue[JSON] = field(default_factory=asyncio.Queue)
     codes: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
 
     @property
     def sender(self) -> str:
@@ -143,6 +146,17 @@ class AdminChat:
 
 
 # --- the driver -----------------------------------------------------------------------------------
+
+
+class SuiteCitizen(Citizen):
+    """bench's citizen, who also recognises the location question when it is asked without the word "lokasi"
+    ("Di mana Bapak/Ibu mengurus layanan ini?", the form's question for documents and social aid)."""
+
+    def next_move(self, answer: Answer) -> Move | None:
+        lower = answer.text.lower()
+        if "di mana" in lower and "lokasi" not in lower and not CODE.search(answer.text):
+            answer = Answer(answer.text + "\n(lokasi)", answer.buttons)
+        return super().next_move(answer)
 
 
 class LoadDriver:
@@ -175,6 +189,7 @@ class LoadDriver:
         self.invented: set[str] = set()  # digits of every NIK and phone number typed
         self.admin_chats: list[AdminChat] = []
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.sessions = session_factory(cluster.database_url)
         cluster.on_sent = self._on_sent
 
     @property
@@ -306,30 +321,58 @@ class LoadDriver:
 
     # --- answers --------------------------------------------------------------------------------
 
-    async def answer(self, person: Person, timeout: float) -> Answer:
-        """The bot's whole answer: its first message, then whatever follows until the chat goes quiet.
+    async def answer(self, person: Person, record: Sent, timeout: float) -> Answer:
+        """The bot's whole answer to `record`: from its first message until every row of it is sent.
 
-        The "saved, we will process it when the service is back" notice is not an answer: the
-        citizen keeps waiting (as the notice tells them to).
+        Parts of one answer can be seconds apart (Telegram's per-chat and global pacing), so "the
+        chat went quiet" is not enough: the inbox row must be done and all its outbox rows `sent`
+        (a row is marked only after the fake got it, so by then every part is in the queue). The
+        "saved, we will process it when the service is back" notice is not an answer: the citizen
+        keeps waiting (as the notice tells them to).
         """
         entries: list[JSON] = []
         deadline = time.monotonic() + timeout
-        while not entries:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+
+        def remaining() -> float:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise TimeoutError
-            entry = await asyncio.wait_for(person.queue.get(), remaining)
-            if self._notice(entry):
-                continue
-            entries.append(entry)
-        while True:
-            try:
-                entry = await asyncio.wait_for(person.queue.get(), QUIET[person.channel])
-            except TimeoutError:
-                break
+            return left
+
+        while not entries:
+            entry = await asyncio.wait_for(person.queue.get(), remaining())
             if not self._notice(entry):
                 entries.append(entry)
+        while not await asyncio.to_thread(self._answered, record):
+            with contextlib.suppress(TimeoutError):
+                entry = await asyncio.wait_for(person.queue.get(), min(ANSWER_POLL, remaining()))
+                if not self._notice(entry):
+                    entries.append(entry)
+        await asyncio.sleep(0.05)  # the last part's hand-over from the fake's thread
+        while not person.queue.empty():
+            entry = person.queue.get_nowait()
+            if not self._notice(entry):
+                entries.append(entry)
+        person.transcript += [f"{time.strftime('%H:%M:%S')} <- {t[:90]!r}" for e in entries for t in entry_texts(e)]
         return parse_answer(person.channel, entries)
+
+    def _answered(self, record: Sent) -> bool:
+        """The message's inbox row is done and every outbox row it caused is sent."""
+        try:
+            with self.sessions() as session:
+                row = session.execute(
+                    select(m.InboundMessage.id, m.InboundMessage.status).where(
+                        m.InboundMessage.channel == record.channel, m.InboundMessage.external_id == record.external_id
+                    )
+                ).first()
+                if row is None or row.status != "done":
+                    return False
+                unsent = session.scalar(
+                    select(func.count()).where(m.OutboxMessage.inbound_id == row.id, m.OutboxMessage.status != "sent")
+                )
+                return not unsent
+        except Exception:  # the database is restarting: ask again
+            return False
 
     def _notice(self, entry: JSON) -> bool:
         if SERVICE_DOWN in "\n".join(entry_texts(entry)):
@@ -340,10 +383,11 @@ class LoadDriver:
     async def turn(self, person: Person, move: Move) -> Answer:
         while not person.queue.empty():
             person.queue.get_nowait()  # late parts of an earlier answer
+        person.transcript.append(f"{time.strftime('%H:%M:%S')} -> {move.kind} {move.text[:90]!r}")
         record = await self.send(person, move)
         started = time.monotonic()
         try:
-            answer = await self.answer(person, self.turn_timeout)
+            answer = await self.answer(person, record, self.turn_timeout)
         except TimeoutError:
             self.stats.timeouts.append(f"{person.sender} {record.kind} {record.external_id}")
             raise
@@ -355,7 +399,7 @@ class LoadDriver:
 
     def citizen(self, person: Person, complaint: int) -> Citizen:
         number = person.index * self.complaints + complaint
-        citizen = Citizen.make(number)
+        citizen = SuiteCitizen.make(number)
         if number % self.pii_every == 0:
             nik, phone = invented_nik(self.rng), invented_phone(self.rng)
             self.invented.update({nik, phone})
@@ -380,6 +424,11 @@ class LoadDriver:
                         self.stats.retry_save_prompts += 1
                         await asyncio.sleep(3)
                         move = Move("text", "kirim")
+                        continue
+                    guess = next((b for b in answer.buttons if b[0].startswith("Melapor")), None)
+                    if guess is not None and not CODE.search(answer.text):
+                        # "Apakah maksud Anda salah satu dari ini?": a citizen picks "Melapor: <kategori>".
+                        move = Move("button", guess[1], message_id=guess[2])
                         continue
                     move = citizen.next_move(answer)
                     if citizen.code:

@@ -51,6 +51,11 @@ def write_markdown(runs_dir: Path = RUNS_DIR, report: Path = REPORT) -> str:
         "window; after the load every citizen's new message is answered; no unmasked NIK or phone number in any",
         "log line (all processes, tracebacks included) or admin-facing message.",
         "",
+        "Delivery is at-least-once by design: a send Telegram (no idempotency key) or LINE (a reply token, then a",
+        "push) accepted in the few milliseconds before a SIGKILL, and not yet marked `sent`, goes out again after",
+        "the restart. The suite therefore kills a gateway while the platforms are slow to answer its sends (held,",
+        "as tests/gateway/test_fault_sigkill.py does), not inside one; every other duplicate counts.",
+        "",
     ]
     if not runs:
         lines.append("No run recorded yet.")

@@ -72,6 +72,7 @@ class FaultPlan:
             self.records.append(
                 {
                     "fault": fault.label,
+                    "at": time.strftime("%H:%M:%S", time.localtime(started)),
                     "complaints_done_before": done,
                     "messages_in_flight": in_flight,
                     "down_s": fault.down,
@@ -199,6 +200,25 @@ class Result:
         }
 
 
+def write_diagnostics(path: Path, driver: LoadDriver, verdict: Verdict, faults: list[JSON]) -> None:
+    """Each citizen's conversation and tickets, flagged ones first: what to read when a run fails."""
+    flagged = {p.sender for p in driver.people if any(p.sender in problem for problem in verdict.problems())}
+    sessions = session_factory(driver.cluster.database_url)
+    with sessions() as session:
+        rows = session.execute(
+            select(m.Ticket.channel, m.Ticket.chat_id, m.Ticket.code, m.Ticket.created_at, m.Ticket.category_id)
+        ).all()
+    tickets: dict[str, list[str]] = {}
+    for channel, chat_id, code, created, category in rows:
+        tickets.setdefault(f"{channel}:{chat_id}", []).append(f"{created:%H:%M:%S} {code} {category}")
+    lines = [f"problems: {verdict.problems()}", f"faults: {faults}", ""]
+    for person in sorted(driver.people, key=lambda p: p.sender not in flagged):
+        lines.append(f"== {person.sender}{' (FLAGGED)' if person.sender in flagged else ''} codes {person.codes}")
+        lines += [f"   ticket {t}" for t in sorted(tickets.get(person.sender, []))]
+        lines += [f"   {t}" for t in person.transcript]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def machine() -> JSON:
     cpu = platform.processor() or ""
     with contextlib.suppress(OSError):
@@ -247,6 +267,7 @@ def run(
         t_load = time.monotonic()
         drained = drain(cluster)
         verdict = verify(cluster, driver, plan.windows)
+        write_diagnostics(workdir / "diagnostics.txt", driver, verdict, plan.records)
         t_end = time.monotonic()
     durations = {
         "start_up": round(t_up - t0, 1),
