@@ -58,7 +58,7 @@ def test_a_decision_is_recorded_masked_with_top3_model_and_next_actions(trainer_
 
 def test_citizens_category_button_appears_in_the_inbox_with_its_evidence(trainer_gateway: GatewayThread) -> None:
     citizen = WebCitizen(trainer_gateway.url)
-    complaint = "kabel listrik menjuntai di jalan gang kenari, serem kalau malam"
+    complaint = "kabel pju menjuntai di jalan gang kenari, serem kalau malam"
     summary = _file_complaint(citizen, complaint, "gang kenari 4 kel. jebres", trainer_gateway)
     assert "ringkasan" in summary.lower()
     guessed = _decisions(trainer_gateway, citizen.sender_id)[0].intent

@@ -40,6 +40,12 @@ MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
 PERMANENT_BAD_REQUESTS = ("chat not found", "user is deactivated", "have no rights to send", "not enough rights")
 TITLE_PREFIX = "t:"
+
+
+class ThreadGone(Exception):
+    """The forum topic a row was to be sent into no longer exists (and the row is not a ticket's own)."""
+
+
 ADMIN_BUTTON_PREFIX = "adm:"  # callback data too long for Telegram: send the button's title as text instead
 
 
@@ -384,7 +390,14 @@ class TelegramChannel:
     async def send(self, chat_id: str, messages: list[OutMessage]) -> Delivery:
         delivery = Delivery("send")
         for message in messages:
-            delivery.ids[message.id] = await self._send_one(chat_id, message.payload)
+            payload = message.payload
+            try:
+                delivery.ids[message.id] = await self._send_one(chat_id, payload)
+            except ThreadGone:
+                # An answer into the forum topic an admin wrote in, and the topic was deleted since:
+                # it goes to the group itself instead of blocking every later row for this chat.
+                payload = {k: v for k, v in payload.items() if k != "_thread_id"}
+                delivery.ids[message.id] = await self._send_one(chat_id, payload)
         return delivery
 
     async def _send_one(self, chat_id: str, payload: dict[str, Any]) -> list[str]:
@@ -427,5 +440,7 @@ class TelegramChannel:
                 raise PermanentFailure(str(exc)) from exc
             if "thread not found" in str(exc).lower() and payload.get("_topic"):
                 raise TopicGone(str(exc)) from exc
+            if "thread not found" in str(exc).lower() and "message_thread_id" in thread:
+                raise ThreadGone(str(exc)) from exc
             raise
         return ids
