@@ -8,6 +8,7 @@ changes status with a button, and the citizen's answer comes back threaded under
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -274,6 +275,9 @@ def test_line_citizen_and_line_admin_group(
     assert post["kind"] == "push"  # nothing to reply to: LINE push (counted in /healthz)
     post_id = post["sent_messages"][0]["id"]
 
+    # A person quotes a post seconds after it arrives; the gateway records the post's LINE message id
+    # when LINE answers the push, a moment after the fake shows it (quoting before that is a known race).
+    time.sleep(2)
     group.say("Baik, kami jadwalkan perbaikan minggu ini", quoted=post_id)
     line.wait_for(f"Petugas {PUPR}: Baik, kami jadwalkan perbaikan minggu ini")
 
