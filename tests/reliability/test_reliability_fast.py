@@ -135,3 +135,16 @@ def test_report_lists_each_run(tmp_path: Path) -> None:
     assert "| demo | default (1 Rasa, 1 action, 1 gateway) | 2 × 1 | 12 |" in text
     assert "| SIGKILL gateway-1 | 1 | 3.0 s |" in text
     assert "1 min 15 s" in text and "test cpu, 2 cores" in text
+
+
+def test_the_daily_digest_is_told_apart_from_ticket_posts() -> None:
+    """A digest lists codes of open tickets; counted as posts it would read as duplicates every working day."""
+    from bot.texts import render
+    from tests.reliability.checks import DIGEST_PREFIXES
+
+    header = render("sla_digest_header", opd="Dinas Lingkungan Hidup", date="Senin, 7 Desember 2026")
+    quiet = render("sla_digest_no_changes", opd="DLH", date="7 Desember", open=2, overdue=0)
+    assert header.startswith(DIGEST_PREFIXES) and quiet.startswith(DIGEST_PREFIXES)
+    assert not render("relay_citizen_message", code="ADU-ABCDEFG", sender="(anonim)", text="x").startswith(
+        DIGEST_PREFIXES
+    )

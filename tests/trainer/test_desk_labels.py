@@ -78,7 +78,7 @@ def test_admin_reroute_to_another_opd_appears_in_the_inbox_with_its_evidence(
 ) -> None:
     citizen = WebCitizen(trainer_gateway.url)
     complaint = "truk sampah parkir sembarangan di trotoar jl. slamet riyadi tiap pagi"
-    _file_complaint(citizen, complaint, "jl. slamet riyadi depan toko buku, kel. penumping")
+    _file_complaint(citizen, complaint, "jl. slamet riyadi depan toko buku, kel. penumping", trainer_gateway)
     recorded = [d.text for d in _decisions(trainer_gateway, citizen.sender_id)]
     assert not any("depan toko buku" in t for t in recorded), recorded  # the address answer is not kept
     done = citizen.click("/affirm")
